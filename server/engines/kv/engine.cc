@@ -1,0 +1,513 @@
+#include "server/engines/kv/engine.h"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "kms/mac.h"
+#include "kms/status_macros.h"
+#include "server/engines/kv/kv_records.pb.h"
+
+// Layout inside the mount's View:
+//   metadata/<path>                       MetadataRecord (one per secret)
+//   data/<hex sha256(path)>/<version:020> DataRecord (one per retained version)
+// Listing metadata/ yields the secret hierarchy. Data keys hash the path so
+// that no path can collide with another path's version keys.
+
+namespace arca::engines::kv {
+namespace {
+
+constexpr char kMetadataPrefix[] = "metadata/";
+constexpr char kDataPrefix[] = "data/";
+constexpr size_t kStripes = 64;
+
+// Bounds on odd input (INVALID_ARGUMENT). Custom metadata limits follow
+// Vault's documented ones.
+constexpr size_t kMaxDataKeys = 4096;
+constexpr uint32_t kMaxMaxVersions = 1000;
+constexpr size_t kMaxVersionsPerRequest = 1000;
+constexpr size_t kMaxCustomMetadataKeys = 64;
+constexpr size_t kMaxCustomMetadataKeyBytes = 128;
+constexpr size_t kMaxCustomMetadataValueBytes = 512;
+
+// absl here is built with its own string_view type, distinct from std's.
+absl::string_view AsAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+bool IsSegmentChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+std::string MetadataKey(std::string_view path) {
+  return absl::StrCat(kMetadataPrefix, AsAbsl(path));
+}
+
+std::string DataDir(std::string_view path) {
+  return absl::StrCat(kDataPrefix, absl::BytesToHexString(kms::Sha256(path)),
+                      "/");
+}
+
+std::string DataKey(std::string_view path, uint64_t version) {
+  return absl::StrCat(DataDir(path), absl::StrFormat("%020u", version));
+}
+
+absl::Status NoSecret(std::string_view path) {
+  return absl::NotFoundError(absl::StrCat("no secret at path ", AsAbsl(path)));
+}
+
+absl::Status NoVersion(std::string_view path, uint64_t version) {
+  return absl::NotFoundError(
+      absl::StrCat("no live version ", version, " at path ", AsAbsl(path)));
+}
+
+VersionMetadata FromRecord(const records::VersionRecord& r) {
+  VersionMetadata v;
+  v.version = r.version();
+  v.created_time_unix_ms = r.created_time_unix_ms();
+  v.deletion_time_unix_ms = r.deletion_time_unix_ms();
+  v.destroyed = r.destroyed();
+  return v;
+}
+
+uint32_t EffectiveMaxVersions(const records::MetadataRecord& m) {
+  return m.max_versions() == 0 ? Engine::kDefaultMaxVersions : m.max_versions();
+}
+
+// The retained record of `version`, or nullptr.
+records::VersionRecord* FindVersion(records::MetadataRecord& m,
+                                    uint64_t version) {
+  for (auto& v : *m.mutable_versions()) {
+    if (v.version() == version) return &v;
+  }
+  return nullptr;
+}
+
+// Drops the versions beyond max_versions from `m` and appends the deletes of
+// their data to `mutations`.
+void Prune(std::string_view path, records::MetadataRecord& m,
+           std::vector<storage::Mutation>& mutations) {
+  const uint64_t keep = EffectiveMaxVersions(m);
+  if (m.current_version() <= keep) return;
+  const uint64_t oldest_kept = m.current_version() - keep + 1;
+  auto* versions = m.mutable_versions();
+  auto first_kept = std::find_if(versions->begin(), versions->end(),
+                                 [&](const records::VersionRecord& v) {
+                                   return v.version() >= oldest_kept;
+                                 });
+  for (auto it = versions->begin(); it != first_kept; ++it) {
+    // A destroyed version's data is already gone; deleting again is harmless.
+    mutations.push_back(
+        storage::Mutation::Delete(DataKey(path, it->version())));
+  }
+  versions->erase(versions->begin(), first_kept);
+}
+
+absl::Status ValidateData(const Data& data) {
+  if (data.size() > kMaxDataKeys) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secret data has more than ", kMaxDataKeys, " keys"));
+  }
+  size_t total = 0;
+  for (const auto& [key, value] : data) {
+    if (key.empty()) {
+      return absl::InvalidArgumentError("secret data has an empty key name");
+    }
+    total += key.size() + value.size();
+  }
+  if (total > Engine::kMaxSecretBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "secret data exceeds ", Engine::kMaxSecretBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCustomMetadata(
+    const std::map<std::string, std::string>& custom) {
+  if (custom.size() > kMaxCustomMetadataKeys) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "custom metadata has more than ", kMaxCustomMetadataKeys, " keys"));
+  }
+  for (const auto& [key, value] : custom) {
+    if (key.empty() || key.size() > kMaxCustomMetadataKeyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("custom metadata key names must be 1..",
+                       kMaxCustomMetadataKeyBytes, " bytes"));
+    }
+    if (value.size() > kMaxCustomMetadataValueBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("custom metadata values must be at most ",
+                       kMaxCustomMetadataValueBytes, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::set<uint64_t>> ValidateVersions(
+    const std::vector<uint64_t>& versions) {
+  if (versions.size() > kMaxVersionsPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "more than ", kMaxVersionsPerRequest, " versions in one request"));
+  }
+  std::set<uint64_t> out;
+  for (uint64_t v : versions) {
+    if (v == 0) return absl::InvalidArgumentError("version 0 does not exist");
+    out.insert(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  Impl(barrier::View v, std::function<int64_t()> now)
+      : view(std::move(v)), now_ms(std::move(now)) {
+    if (!now_ms) {
+      now_ms = [] { return absl::ToUnixMillis(absl::Now()); };
+    }
+  }
+
+  // Serializes writers of `path`; readers never take it.
+  absl::Mutex& StripeFor(std::string_view path) {
+    return stripes[std::hash<std::string_view>{}(path) % kStripes];
+  }
+
+  // The metadata record of `path`, or nullopt if the secret does not exist.
+  absl::StatusOr<std::optional<records::MetadataRecord>> LoadMetadata(
+      std::string_view path) const {
+    ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                     view.Get(MetadataKey(path)));
+    if (!raw.has_value()) return std::nullopt;
+    records::MetadataRecord m;
+    if (!m.ParseFromString(*raw)) {
+      return absl::DataLossError(
+          absl::StrCat("corrupt kv metadata record at path ", AsAbsl(path)));
+    }
+    return m;
+  }
+
+  absl::StatusOr<records::MetadataRecord> LoadExistingMetadata(
+      std::string_view path) const {
+    ASSIGN_OR_RETURN(std::optional<records::MetadataRecord> m,
+                     LoadMetadata(path));
+    if (!m.has_value()) return NoSecret(path);
+    return *std::move(m);
+  }
+
+  static storage::Mutation PutMetadataMutation(
+      std::string_view path, const records::MetadataRecord& m) {
+    return storage::Mutation::Put(MetadataKey(path), m.SerializeAsString());
+  }
+
+  barrier::View view;
+  std::function<int64_t()> now_ms;
+  std::array<absl::Mutex, kStripes> stripes;
+};
+
+Engine::Engine(barrier::View view, std::function<int64_t()> now_ms)
+    : impl_(std::make_unique<Impl>(std::move(view), std::move(now_ms))) {}
+
+Engine::~Engine() = default;
+
+absl::Status Engine::ValidatePath(std::string_view path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError("invalid secret path: empty");
+  }
+  if (path.size() > kMaxPathBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid secret path: longer than ", kMaxPathBytes, " bytes"));
+  }
+  size_t segment_start = 0;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') {
+      if (!IsSegmentChar(path[i])) {
+        return absl::InvalidArgumentError(
+            "invalid secret path: segments may contain only [A-Za-z0-9._-]");
+      }
+      continue;
+    }
+    std::string_view segment = path.substr(segment_start, i - segment_start);
+    if (segment.empty()) {
+      return absl::InvalidArgumentError(
+          "invalid secret path: empty segment (leading, trailing or "
+          "doubled '/')");
+    }
+    if (segment == "." || segment == "..") {
+      return absl::InvalidArgumentError(
+          "invalid secret path: '.' and '..' segments are not allowed");
+    }
+    segment_start = i + 1;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Secret> Engine::Get(std::string_view path, uint64_t version) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  if (version == 0) {
+    version = m.current_version();
+    if (version == 0) return NoSecret(path);
+  }
+  const records::VersionRecord* v = FindVersion(m, version);
+  if (v == nullptr || v->destroyed() || v->deletion_time_unix_ms() != 0) {
+    return NoVersion(path, version);
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                   impl_->view.Get(DataKey(path, version)));
+  // A writer may have pruned or destroyed the version since the metadata
+  // was read: that is a miss, not corruption.
+  if (!raw.has_value()) return NoVersion(path, version);
+  records::DataRecord record;
+  if (!record.ParseFromString(*raw)) {
+    return absl::DataLossError(
+        absl::StrCat("corrupt kv data record at path ", AsAbsl(path)));
+  }
+  Secret secret;
+  for (const auto& pair : record.data()) {
+    secret.data.emplace(pair.key(), pair.value());
+  }
+  secret.metadata = FromRecord(*v);
+  return secret;
+}
+
+absl::StatusOr<VersionMetadata> Engine::Put(std::string_view path,
+                                            const Data& data,
+                                            std::optional<uint64_t> cas) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  RETURN_IF_ERROR(ValidateData(data));
+  records::DataRecord record;
+  for (const auto& [key, value] : data) {
+    auto* pair = record.add_data();
+    pair->set_key(key);
+    pair->set_value(value);
+  }
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(std::optional<records::MetadataRecord> existing,
+                   impl_->LoadMetadata(path));
+  const int64_t now = impl_->now_ms();
+  records::MetadataRecord m;
+  if (existing.has_value()) {
+    m = *std::move(existing);
+  } else {
+    m.set_path(std::string(path));
+    m.set_created_time_unix_ms(now);
+  }
+  if (m.cas_required() && !cas.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "secret at path ", AsAbsl(path), " requires a check-and-set version"));
+  }
+  if (cas.has_value() && *cas != m.current_version()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "check-and-set version ", *cas, " does not match the current version ",
+        m.current_version(), " of path ", AsAbsl(path)));
+  }
+
+  const uint64_t version = m.current_version() + 1;
+  m.set_current_version(version);
+  m.set_updated_time_unix_ms(now);
+  records::VersionRecord* v = m.add_versions();
+  v->set_version(version);
+  v->set_created_time_unix_ms(now);
+
+  std::vector<storage::Mutation> mutations;
+  mutations.push_back(storage::Mutation::Put(DataKey(path, version),
+                                             record.SerializeAsString()));
+  Prune(path, m, mutations);
+  mutations.push_back(Impl::PutMetadataMutation(path, m));
+  RETURN_IF_ERROR(impl_->view.Batch(std::move(mutations)));
+
+  VersionMetadata out;
+  out.version = version;
+  out.created_time_unix_ms = now;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> Engine::List(std::string_view prefix) {
+  std::string dir = kMetadataPrefix;
+  if (!prefix.empty()) {
+    if (prefix.back() == '/') prefix.remove_suffix(1);
+    RETURN_IF_ERROR(ValidatePath(prefix));
+    absl::StrAppend(&dir, AsAbsl(prefix), "/");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> children, impl_->view.List(dir));
+  if (children.empty()) {
+    return prefix.empty() ? absl::NotFoundError("no secrets in this mount")
+                          : absl::NotFoundError(absl::StrCat(
+                                "no secrets under path ", AsAbsl(prefix)));
+  }
+  return children;
+}
+
+absl::Status Engine::Delete(std::string_view path,
+                            const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  ASSIGN_OR_RETURN(std::set<uint64_t> wanted, ValidateVersions(versions));
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  if (wanted.empty()) {
+    if (m.current_version() == 0) return NoSecret(path);
+    wanted.insert(m.current_version());
+  }
+  const int64_t now = impl_->now_ms();
+  bool changed = false;
+  for (uint64_t version : wanted) {
+    records::VersionRecord* v = FindVersion(m, version);
+    // Versions never written or already pruned have nothing to delete.
+    if (v == nullptr || v->destroyed() || v->deletion_time_unix_ms() != 0) {
+      continue;
+    }
+    v->set_deletion_time_unix_ms(now);
+    changed = true;
+  }
+  if (!changed) return absl::OkStatus();
+  m.set_updated_time_unix_ms(now);
+  return impl_->view.Batch({Impl::PutMetadataMutation(path, m)});
+}
+
+absl::Status Engine::Undelete(std::string_view path,
+                              const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  ASSIGN_OR_RETURN(std::set<uint64_t> wanted, ValidateVersions(versions));
+  if (wanted.empty()) {
+    return absl::InvalidArgumentError("undelete needs at least one version");
+  }
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  bool changed = false;
+  for (uint64_t version : wanted) {
+    records::VersionRecord* v = FindVersion(m, version);
+    // A destroyed version has no data to bring back.
+    if (v == nullptr || v->destroyed() || v->deletion_time_unix_ms() == 0) {
+      continue;
+    }
+    v->set_deletion_time_unix_ms(0);
+    changed = true;
+  }
+  if (!changed) return absl::OkStatus();
+  m.set_updated_time_unix_ms(impl_->now_ms());
+  return impl_->view.Batch({Impl::PutMetadataMutation(path, m)});
+}
+
+absl::Status Engine::Destroy(std::string_view path,
+                             const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  ASSIGN_OR_RETURN(std::set<uint64_t> wanted, ValidateVersions(versions));
+  if (wanted.empty()) {
+    return absl::InvalidArgumentError("destroy needs at least one version");
+  }
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  std::vector<storage::Mutation> mutations;
+  for (uint64_t version : wanted) {
+    records::VersionRecord* v = FindVersion(m, version);
+    if (v == nullptr || v->destroyed()) continue;
+    v->set_destroyed(true);
+    mutations.push_back(storage::Mutation::Delete(DataKey(path, version)));
+  }
+  if (mutations.empty()) return absl::OkStatus();
+  m.set_updated_time_unix_ms(impl_->now_ms());
+  mutations.push_back(Impl::PutMetadataMutation(path, m));
+  return impl_->view.Batch(std::move(mutations));
+}
+
+absl::StatusOr<Metadata> Engine::GetMetadata(std::string_view path) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  Metadata out;
+  out.path = std::string(path);
+  out.current_version = m.current_version();
+  out.oldest_version = m.versions().empty() ? 0 : m.versions(0).version();
+  out.max_versions = m.max_versions();
+  out.cas_required = m.cas_required();
+  out.created_time_unix_ms = m.created_time_unix_ms();
+  out.updated_time_unix_ms = m.updated_time_unix_ms();
+  out.versions.reserve(m.versions_size());
+  for (const auto& v : m.versions()) out.versions.push_back(FromRecord(v));
+  for (const auto& pair : m.custom_metadata()) {
+    out.custom_metadata.emplace(pair.key(), pair.value());
+  }
+  return out;
+}
+
+absl::Status Engine::PutMetadata(std::string_view path,
+                                 const MetadataUpdate& update) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  if (update.max_versions.has_value() &&
+      *update.max_versions > kMaxMaxVersions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_versions must be at most ", kMaxMaxVersions));
+  }
+  if (update.custom_metadata.has_value()) {
+    RETURN_IF_ERROR(ValidateCustomMetadata(*update.custom_metadata));
+  }
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(std::optional<records::MetadataRecord> existing,
+                   impl_->LoadMetadata(path));
+  const int64_t now = impl_->now_ms();
+  records::MetadataRecord m;
+  if (existing.has_value()) {
+    m = *std::move(existing);
+  } else {
+    m.set_path(std::string(path));
+    m.set_created_time_unix_ms(now);
+  }
+  m.set_updated_time_unix_ms(now);
+  if (update.max_versions.has_value()) {
+    m.set_max_versions(*update.max_versions);
+  }
+  if (update.cas_required.has_value()) {
+    m.set_cas_required(*update.cas_required);
+  }
+  if (update.custom_metadata.has_value()) {
+    m.clear_custom_metadata();
+    for (const auto& [key, value] : *update.custom_metadata) {
+      auto* pair = m.add_custom_metadata();
+      pair->set_key(key);
+      pair->set_value(value);
+    }
+  }
+  std::vector<storage::Mutation> mutations;
+  // A lowered max_versions takes effect now, not at the next write.
+  Prune(path, m, mutations);
+  mutations.push_back(Impl::PutMetadataMutation(path, m));
+  return impl_->view.Batch(std::move(mutations));
+}
+
+absl::Status Engine::DeleteMetadata(std::string_view path) {
+  RETURN_IF_ERROR(ValidatePath(path));
+
+  absl::MutexLock lock(&impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(records::MetadataRecord m,
+                   impl_->LoadExistingMetadata(path));
+  // Sweep the whole data directory, not only the versions the metadata
+  // names, so nothing of this path can outlive its metadata.
+  const std::string dir = DataDir(path);
+  ASSIGN_OR_RETURN(std::vector<std::string> stored, impl_->view.List(dir));
+  std::vector<storage::Mutation> mutations;
+  for (const std::string& child : stored) {
+    mutations.push_back(storage::Mutation::Delete(absl::StrCat(dir, child)));
+  }
+  mutations.push_back(storage::Mutation::Delete(MetadataKey(path)));
+  return impl_->view.Batch(std::move(mutations));
+}
+
+}  // namespace arca::engines::kv
