@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, starts `arcad --dev` (RocksDB in
+# ./arca-data, one unseal share, plaintext on 127.0.0.1:8200) and runs a
+# short demo with the arca CLI: seal, unseal, put and get a secret. arcad
+# keeps running in the foreground afterwards; Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+
+export ARCA_ADDR=127.0.0.1:8200
+arca=build/cli/arca
+mkdir -p arca-data
+# arcad --dev prints the unseal key and root token on stdout once, at first
+# start; keep that out of any file that outlives this script.
+log=$(mktemp)
+build/server/arcad --dev --data-dir arca-data --listen "$ARCA_ADDR" >"$log" &
+arcad_pid=$!
+trap 'rm -f "$log"; kill $arcad_pid 2>/dev/null; wait $arcad_pid 2>/dev/null' EXIT INT TERM
+
+for _ in $(seq 100); do
+  "$arca" operator status >/dev/null 2>&1 && break
+  kill -0 $arcad_pid 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+
+if grep -q '^Root Token:' "$log"; then
+  cat "$log"
+  ARCA_TOKEN=$(sed -n 's/^Root Token: //p' "$log")
+  (umask 077; echo "$ARCA_TOKEN" >arca-data/dev-root-token)
+fi
+rm -f "$log"
+export ARCA_TOKEN=${ARCA_TOKEN:-$(cat arca-data/dev-root-token)}
+
+step() { printf '\n$ %s\n' "$*"; }
+step arca operator status;  "$arca" operator status
+step arca operator seal;    "$arca" operator seal
+step arca operator status;  "$arca" operator status || true
+step "arca operator unseal < arca-data/dev-unseal-key"
+"$arca" operator unseal <arca-data/dev-unseal-key
+step arca kv put demo/db username=app password=-   "(password from stdin)"
+printf 's3cr3t-%s' "$RANDOM" | "$arca" kv put demo/db username=app password=-
+step arca kv get demo/db;   "$arca" kv get demo/db
+step arca kv get demo/db --field username; "$arca" kv get demo/db --field username
+step arca kv metadata get demo/db; "$arca" kv metadata get demo/db
+
+echo
+echo "arcad is running on $ARCA_ADDR (pid $arcad_pid, data in ./arca-data)."
+echo "In another shell: export ARCA_ADDR=$ARCA_ADDR ARCA_TOKEN=\$(cat arca-data/dev-root-token)"
+echo "Ctrl-C stops it."
+wait $arcad_pid

@@ -1,0 +1,169 @@
+#include "server/api/kv_service.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "kms/status_macros.h"
+#include "server/api/status.h"
+
+namespace arca::api {
+namespace {
+
+using core::Capability;
+using engines::kv::Engine;
+
+std::string_view MountOf(const std::string& mount) {
+  return mount.empty() ? std::string_view("kv") : std::string_view(mount);
+}
+
+// Authorizes `<mount>/<area>/<path>` and returns the mount's engine.
+absl::StatusOr<std::shared_ptr<Engine>> Prepare(
+    core::Core* core, grpc::CallbackServerContext* ctx, const std::string& mount,
+    std::string_view area, std::string_view path, Capability cap) {
+  std::string_view m = MountOf(mount);
+  RETURN_IF_ERROR(core->Authorize(BearerToken(ctx),
+                                  absl::StrCat(m, "/", area, "/", path), cap));
+  return core->KvEngine(m);
+}
+
+void ToProto(const engines::kv::VersionMetadata& v,
+             v1::KvVersionMetadata* out) {
+  out->set_version(v.version);
+  out->set_created_time_unix_ms(v.created_time_unix_ms);
+  out->set_deletion_time_unix_ms(v.deletion_time_unix_ms);
+  out->set_destroyed(v.destroyed);
+}
+
+std::vector<uint64_t> Versions(
+    const google::protobuf::RepeatedField<uint64_t>& versions) {
+  return {versions.begin(), versions.end()};
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
+                                         const v1::KvGetRequest* req,
+                                         v1::KvGetResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "data",
+                                          req->path(), Capability::kRead));
+    ASSIGN_OR_RETURN(engines::kv::Secret s,
+                     engine->Get(req->path(), req->version()));
+    for (auto& [k, v] : s.data) (*resp->mutable_data())[k] = std::move(v);
+    ToProto(s.metadata, resp->mutable_metadata());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
+                                         const v1::KvPutRequest* req,
+                                         v1::KvPutResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "data",
+                                          req->path(), Capability::kUpdate));
+    engines::kv::Data data(req->data().begin(), req->data().end());
+    std::optional<uint64_t> cas;
+    if (req->has_cas()) cas = req->cas();
+    ASSIGN_OR_RETURN(engines::kv::VersionMetadata v,
+                     engine->Put(req->path(), data, cas));
+    ToProto(v, resp->mutable_metadata());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* ctx,
+                                          const v1::KvListRequest* req,
+                                          v1::KvListResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
+                                          req->path(), Capability::kList));
+    ASSIGN_OR_RETURN(auto keys, engine->List(req->path()));
+    for (auto& k : keys) resp->add_keys(std::move(k));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx,
+                                            const v1::KvDeleteRequest* req,
+                                            v1::KvDeleteResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    const bool latest = req->versions().empty();
+    ASSIGN_OR_RETURN(auto engine,
+                     Prepare(core_, ctx, req->mount(), latest ? "data" : "delete",
+                             req->path(),
+                             latest ? Capability::kDelete : Capability::kUpdate));
+    return engine->Delete(req->path(), Versions(req->versions()));
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Undelete(grpc::CallbackServerContext* ctx,
+                                              const v1::KvUndeleteRequest* req,
+                                              v1::KvUndeleteResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "undelete",
+                                          req->path(), Capability::kUpdate));
+    return engine->Undelete(req->path(), Versions(req->versions()));
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Destroy(grpc::CallbackServerContext* ctx,
+                                             const v1::KvDestroyRequest* req,
+                                             v1::KvDestroyResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "destroy",
+                                          req->path(), Capability::kUpdate));
+    return engine->Destroy(req->path(), Versions(req->versions()));
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::GetMetadata(
+    grpc::CallbackServerContext* ctx, const v1::KvGetMetadataRequest* req,
+    v1::KvMetadata* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
+                                          req->path(), Capability::kRead));
+    ASSIGN_OR_RETURN(engines::kv::Metadata m, engine->GetMetadata(req->path()));
+    resp->set_path(m.path);
+    resp->set_current_version(m.current_version);
+    resp->set_oldest_version(m.oldest_version);
+    resp->set_max_versions(m.max_versions);
+    resp->set_cas_required(m.cas_required);
+    resp->set_created_time_unix_ms(m.created_time_unix_ms);
+    resp->set_updated_time_unix_ms(m.updated_time_unix_ms);
+    for (const auto& v : m.versions) ToProto(v, resp->add_versions());
+    for (auto& [k, v] : m.custom_metadata) {
+      (*resp->mutable_custom_metadata())[k] = v;
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::PutMetadata(
+    grpc::CallbackServerContext* ctx, const v1::KvPutMetadataRequest* req,
+    v1::KvPutMetadataResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
+                                          req->path(), Capability::kUpdate));
+    engines::kv::MetadataUpdate update;
+    if (req->has_max_versions()) update.max_versions = req->max_versions();
+    if (req->has_cas_required()) update.cas_required = req->cas_required();
+    if (!req->custom_metadata().empty()) {
+      update.custom_metadata.emplace(req->custom_metadata().begin(),
+                                     req->custom_metadata().end());
+    }
+    return engine->PutMetadata(req->path(), update);
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::DeleteMetadata(
+    grpc::CallbackServerContext* ctx, const v1::KvDeleteMetadataRequest* req,
+    v1::KvDeleteMetadataResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
+                                          req->path(), Capability::kDelete));
+    return engine->DeleteMetadata(req->path());
+  });
+}
+
+}  // namespace arca::api

@@ -1,0 +1,146 @@
+#include "server/api/sys_service.h"
+
+#include "kms/status_macros.h"
+#include "server/api/status.h"
+
+namespace arca::api {
+namespace {
+
+void FillSealStatus(const core::SealStatus& s, v1::SealStatusResponse* out) {
+  out->set_initialized(s.initialized);
+  out->set_sealed(s.sealed);
+  out->set_secret_shares(s.secret_shares);
+  out->set_secret_threshold(s.secret_threshold);
+  out->set_progress(s.progress);
+  out->set_version(std::string(core::kVersion));
+}
+
+void FillTerm(const barrier::TermInfo& t, v1::KeyStatusResponse* out) {
+  out->set_term(t.term);
+  out->set_install_time_unix(t.install_time_unix);
+  out->set_encryptions(t.encryptions);
+}
+
+void FillRekey(const core::RekeyStatus& s, v1::RekeyStatusResponse* out) {
+  out->set_started(s.started);
+  out->set_nonce(s.nonce);
+  out->set_secret_shares(s.secret_shares);
+  out->set_secret_threshold(s.secret_threshold);
+  out->set_progress(s.progress);
+  out->set_required(s.required);
+}
+
+// Share counts arrive as uint32; anything past int range is simply invalid.
+int ToInt(uint32_t v) { return v > 1000 ? 1000 : static_cast<int>(v); }
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
+                                           const v1::InitRequest* req,
+                                           v1::InitResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core::InitResult r,
+                     core_->Init(ToInt(req->secret_shares()),
+                                 ToInt(req->secret_threshold())));
+    for (auto& s : r.shares_base64) resp->add_keys_base64(std::move(s));
+    resp->set_root_token(std::move(r.root_token));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::SealStatus(
+    grpc::CallbackServerContext* ctx, const v1::SealStatusRequest*,
+    v1::SealStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core::SealStatus s, core_->GetSealStatus());
+    FillSealStatus(s, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
+                                             const v1::UnsealRequest* req,
+                                             v1::SealStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core::SealStatus s, core_->Unseal(req->key(), req->reset()));
+    FillSealStatus(s, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::Seal(grpc::CallbackServerContext* ctx,
+                                           const v1::SealRequest*,
+                                           v1::SealResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/seal",
+                                     core::Capability::kSudo));
+    return core_->Seal();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::Rotate(grpc::CallbackServerContext* ctx,
+                                             const v1::RotateRequest*,
+                                             v1::KeyStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/rotate",
+                                     core::Capability::kSudo));
+    ASSIGN_OR_RETURN(barrier::TermInfo t, core_->Rotate());
+    FillTerm(t, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::KeyStatus(
+    grpc::CallbackServerContext* ctx, const v1::KeyStatusRequest*,
+    v1::KeyStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/key-status",
+                                     core::Capability::kRead));
+    ASSIGN_OR_RETURN(barrier::TermInfo t, core_->KeyStatus());
+    FillTerm(t, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::RekeyInit(
+    grpc::CallbackServerContext* ctx, const v1::RekeyInitRequest* req,
+    v1::RekeyStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core::RekeyStatus s,
+                     core_->RekeyInit(ToInt(req->secret_shares()),
+                                      ToInt(req->secret_threshold())));
+    FillRekey(s, resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::RekeyStatus(
+    grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest*,
+    v1::RekeyStatusResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    FillRekey(core_->GetRekeyStatus(), resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::RekeyUpdate(
+    grpc::CallbackServerContext* ctx, const v1::RekeyUpdateRequest* req,
+    v1::RekeyUpdateResponse* resp) {
+  return Unary(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core::RekeyResult r,
+                     core_->RekeyUpdate(req->nonce(), req->key()));
+    resp->set_complete(r.complete);
+    resp->set_progress(r.progress);
+    resp->set_required(r.required);
+    for (auto& s : r.shares_base64) resp->add_keys_base64(std::move(s));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SysService::RekeyCancel(
+    grpc::CallbackServerContext* ctx, const v1::RekeyCancelRequest* req,
+    v1::RekeyCancelResponse*) {
+  return Unary(ctx, [&]() { return core_->RekeyCancel(req->nonce()); });
+}
+
+}  // namespace arca::api

@@ -1,0 +1,334 @@
+#include "server/core/core.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "kms/random.h"
+#include "kms/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace arca::core {
+namespace {
+
+constexpr std::string_view kSealConfigKey = "core/seal-config";
+constexpr std::string_view kMountTablePath = "core/mounts";
+constexpr std::string_view kRootPolicy = "root";
+
+absl::Status NotInitialized() {
+  return absl::FailedPreconditionError("arca is not initialized");
+}
+
+}  // namespace
+
+std::string_view CapabilityName(Capability c) {
+  switch (c) {
+    case Capability::kCreate: return "create";
+    case Capability::kRead: return "read";
+    case Capability::kUpdate: return "update";
+    case Capability::kDelete: return "delete";
+    case Capability::kList: return "list";
+    case Capability::kSudo: return "sudo";
+  }
+  return "unknown";
+}
+
+Core::Core(std::unique_ptr<storage::Backend> backend, barrier::Options options)
+    : backend_(std::move(backend)),
+      barrier_(backend_.get(), options),
+      tokens_(barrier::View(&barrier_, "core/token/")) {}
+
+Core::~Core() {
+  absl::MutexLock lock(&mu_);
+  PreSeal();
+}
+
+absl::StatusOr<std::unique_ptr<Core>> Core::Open(
+    std::unique_ptr<storage::Backend> backend, barrier::Options options) {
+  kms::InitCrypto();
+  return std::unique_ptr<Core>(new Core(std::move(backend), options));
+}
+
+absl::StatusOr<std::optional<SealConfig>> Core::LoadSealConfig() {
+  ASSIGN_OR_RETURN(auto raw, backend_->Get(kSealConfigKey));
+  if (!raw.has_value()) return std::nullopt;
+  SealConfig config;
+  if (!config.ParseFromString(*raw) ||
+      !ValidateShareConfig(config.secret_shares(), config.secret_threshold())
+           .ok()) {
+    return absl::DataLossError("stored seal configuration is corrupt");
+  }
+  return config;
+}
+
+absl::Status Core::StoreSealConfig(const SealConfig& config) {
+  return backend_->Put(kSealConfigKey, config.SerializeAsString());
+}
+
+SealStatus Core::StatusLocked(const std::optional<SealConfig>& config) const {
+  SealStatus s;
+  s.initialized = config.has_value();
+  s.sealed = barrier_.Sealed();
+  if (config.has_value()) {
+    s.secret_shares = config->secret_shares();
+    s.secret_threshold = config->secret_threshold();
+  }
+  s.progress = unseal_shares_.progress();
+  return s;
+}
+
+absl::StatusOr<InitResult> Core::Init(int shares, int threshold) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(ValidateShareConfig(shares, threshold));
+  ASSIGN_OR_RETURN(auto existing, LoadSealConfig());
+  ASSIGN_OR_RETURN(bool barrier_init, barrier_.Initialized());
+  if (existing.has_value() || barrier_init) {
+    return absl::FailedPreconditionError("arca is already initialized");
+  }
+  ASSIGN_OR_RETURN(SplitKey split, NewSplitKey(shares, threshold));
+  RETURN_IF_ERROR(barrier_.Initialize(split.unseal_key));
+  RETURN_IF_ERROR(barrier_.Unseal(split.unseal_key));
+
+  InitResult result;
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(tokens_.Initialize());
+    ASSIGN_OR_RETURN(result.root_token,
+                     tokens_.Create({std::string(kRootPolicy)}));
+    MountTable table;
+    Mount* kv = table.add_mounts();
+    kv->set_path("kv");
+    kv->set_type("kv");
+    kv->set_uuid(absl::BytesToHexString(kms::RandomString(16)));
+    RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
+    SealConfig config;
+    config.set_secret_shares(shares);
+    config.set_secret_threshold(threshold);
+    // Written last: a crash before this leaves the server uninitialized.
+    return StoreSealConfig(config);
+  }();
+  tokens_.Clear();
+  barrier_.Seal();
+  RETURN_IF_ERROR(st);
+  for (const auto& share : split.shares) {
+    result.shares_base64.push_back(EncodeShare(share));
+  }
+  spdlog::info("initialized with {} key shares, threshold {}", shares,
+               threshold);
+  return result;
+}
+
+absl::StatusOr<SealStatus> Core::GetSealStatus() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto config, LoadSealConfig());
+  return StatusLocked(config);
+}
+
+absl::StatusOr<SealStatus> Core::Unseal(std::string_view share_text,
+                                        bool reset) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto config, LoadSealConfig());
+  if (!config.has_value()) return NotInitialized();
+  if (reset) {
+    unseal_shares_.Reset();
+    return StatusLocked(config);
+  }
+  if (!barrier_.Sealed()) return StatusLocked(config);
+
+  ASSIGN_OR_RETURN(kms::SecretBytes share, DecodeShare(share_text));
+  const int total = config->secret_shares();
+  RETURN_IF_ERROR(unseal_shares_.Add(std::move(share), total));
+  if (unseal_shares_.progress() < config->secret_threshold()) {
+    return StatusLocked(config);
+  }
+  // Combine resets progress whatever happens next.
+  ASSIGN_OR_RETURN(kms::SecretBytes key, unseal_shares_.Combine(total));
+  absl::Status st = barrier_.Unseal(key);
+  if (absl::IsInvalidArgument(st)) {
+    spdlog::warn("unseal attempt failed: shares do not form the unseal key");
+    return absl::InvalidArgumentError(
+        "unseal failed: the shares do not reconstruct this server's unseal "
+        "key; progress was reset");
+  }
+  RETURN_IF_ERROR(st);
+  st = PostUnseal();
+  if (!st.ok()) {
+    PreSeal();
+    return st;
+  }
+  spdlog::info("unsealed");
+  return StatusLocked(config);
+}
+
+absl::Status Core::PostUnseal() {
+  RETURN_IF_ERROR(tokens_.Load());
+  ASSIGN_OR_RETURN(auto raw, barrier_.Get(kMountTablePath));
+  if (!raw.has_value()) return absl::DataLossError("mount table is missing");
+  MountTable table;
+  if (!table.ParseFromString(*raw)) {
+    return absl::DataLossError("mount table is corrupt");
+  }
+  absl::MutexLock lock(&mounts_mu_);
+  kv_mounts_.clear();
+  for (const Mount& m : table.mounts()) {
+    if (m.type() != "kv") {
+      return absl::DataLossError(
+          absl::StrCat("mount ", m.path(), " has unknown type"));
+    }
+    kv_mounts_[m.path()] = std::make_shared<engines::kv::Engine>(
+        barrier::View(&barrier_, absl::StrCat("logical/", m.uuid(), "/")));
+  }
+  return absl::OkStatus();
+}
+
+void Core::PreSeal() {
+  {
+    absl::MutexLock lock(&mounts_mu_);
+    kv_mounts_.clear();
+  }
+  tokens_.Clear();
+  unseal_shares_.Reset();
+  rekey_.reset();
+  barrier_.Seal();
+}
+
+absl::Status Core::Seal() {
+  absl::MutexLock lock(&mu_);
+  PreSeal();
+  spdlog::info("sealed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<barrier::TermInfo> Core::Rotate() {
+  ASSIGN_OR_RETURN(barrier::TermInfo info, barrier_.Rotate());
+  spdlog::info("barrier key rotated to term {}", info.term);
+  return info;
+}
+
+absl::StatusOr<barrier::TermInfo> Core::KeyStatus() {
+  return barrier_.ActiveTerm();
+}
+
+absl::StatusOr<RekeyStatus> Core::RekeyInit(int shares, int threshold) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto config, LoadSealConfig());
+  if (!config.has_value()) return NotInitialized();
+  if (barrier_.Sealed()) return barrier::SealedError();
+  RETURN_IF_ERROR(ValidateShareConfig(shares, threshold));
+  if (rekey_.has_value()) {
+    return absl::FailedPreconditionError(
+        "a rekey is already in progress; cancel it with its nonce first");
+  }
+  rekey_.emplace();
+  rekey_->nonce = absl::BytesToHexString(kms::RandomString(16));
+  rekey_->shares = shares;
+  rekey_->threshold = threshold;
+  spdlog::info("rekey started: {} shares, threshold {}", shares, threshold);
+  RekeyStatus s;
+  s.started = true;
+  s.nonce = rekey_->nonce;
+  s.secret_shares = shares;
+  s.secret_threshold = threshold;
+  s.required = config->secret_threshold();
+  return s;
+}
+
+RekeyStatus Core::GetRekeyStatus() {
+  absl::MutexLock lock(&mu_);
+  RekeyStatus s;
+  if (!rekey_.has_value()) return s;
+  auto config = LoadSealConfig();
+  s.started = true;
+  s.nonce = rekey_->nonce;
+  s.secret_shares = rekey_->shares;
+  s.secret_threshold = rekey_->threshold;
+  s.progress = rekey_->collected.progress();
+  if (config.ok() && config->has_value()) {
+    s.required = (*config)->secret_threshold();
+  }
+  return s;
+}
+
+absl::StatusOr<RekeyResult> Core::RekeyUpdate(std::string_view nonce,
+                                              std::string_view share_text) {
+  absl::MutexLock lock(&mu_);
+  if (barrier_.Sealed()) return barrier::SealedError();
+  if (!rekey_.has_value()) {
+    return absl::FailedPreconditionError("no rekey is in progress");
+  }
+  if (!kms::ConstantTimeEquals(nonce, rekey_->nonce)) {
+    return absl::InvalidArgumentError(
+        "nonce does not match the rekey in progress");
+  }
+  ASSIGN_OR_RETURN(auto config, LoadSealConfig());
+  if (!config.has_value()) return NotInitialized();
+  ASSIGN_OR_RETURN(kms::SecretBytes share, DecodeShare(share_text));
+  const int total = config->secret_shares();
+  RETURN_IF_ERROR(rekey_->collected.Add(std::move(share), total));
+
+  RekeyResult result;
+  result.required = config->secret_threshold();
+  result.progress = rekey_->collected.progress();
+  if (result.progress < result.required) return result;
+
+  ASSIGN_OR_RETURN(kms::SecretBytes old_key, rekey_->collected.Combine(total));
+  if (!barrier_.VerifyUnsealKey(old_key).ok()) {
+    return absl::InvalidArgumentError(
+        "rekey: the shares do not reconstruct the current unseal key; "
+        "progress was reset");
+  }
+  ASSIGN_OR_RETURN(SplitKey split,
+                   NewSplitKey(rekey_->shares, rekey_->threshold));
+  RETURN_IF_ERROR(barrier_.Rekey(split.unseal_key));
+  SealConfig new_config;
+  new_config.set_secret_shares(rekey_->shares);
+  new_config.set_secret_threshold(rekey_->threshold);
+  RETURN_IF_ERROR(StoreSealConfig(new_config));
+  rekey_.reset();
+  result.complete = true;
+  result.progress = 0;
+  for (const auto& s : split.shares) {
+    result.shares_base64.push_back(EncodeShare(s));
+  }
+  spdlog::info("rekey complete: {} shares, threshold {}",
+               new_config.secret_shares(), new_config.secret_threshold());
+  return result;
+}
+
+absl::Status Core::RekeyCancel(std::string_view nonce) {
+  absl::MutexLock lock(&mu_);
+  if (!rekey_.has_value()) {
+    return absl::FailedPreconditionError("no rekey is in progress");
+  }
+  if (!kms::ConstantTimeEquals(nonce, rekey_->nonce)) {
+    return absl::InvalidArgumentError(
+        "nonce does not match the rekey in progress");
+  }
+  rekey_.reset();
+  spdlog::info("rekey cancelled");
+  return absl::OkStatus();
+}
+
+absl::Status Core::Authorize(std::string_view token, std::string_view path,
+                             Capability capability) {
+  if (barrier_.Sealed()) return barrier::SealedError();
+  if (token.empty()) {
+    return absl::UnauthenticatedError("missing token");
+  }
+  ASSIGN_OR_RETURN(TokenEntry entry, tokens_.Lookup(token));
+  for (const auto& p : entry.policies()) {
+    if (p == kRootPolicy) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "permission denied: ", CapabilityName(capability), " on ", path));
+}
+
+absl::StatusOr<std::shared_ptr<engines::kv::Engine>> Core::KvEngine(
+    std::string_view mount) {
+  if (barrier_.Sealed()) return barrier::SealedError();
+  absl::MutexLock lock(&mounts_mu_);
+  auto it = kv_mounts_.find(mount);
+  if (it == kv_mounts_.end()) {
+    return absl::NotFoundError("no kv engine is mounted at that path");
+  }
+  return it->second;
+}
+
+}  // namespace arca::core
