@@ -1,0 +1,122 @@
+#include "kms/secret_bytes.h"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include "gtest/gtest.h"
+#include "kms/random.h"
+
+namespace arca::kms {
+namespace {
+
+TEST(SecretBytesTest, DefaultIsEmpty) {
+  SecretBytes s;
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_TRUE(s.Reveal().empty());
+}
+
+TEST(SecretBytesTest, SizedConstructorZeroFills) {
+  SecretBytes s(40);
+  ASSERT_EQ(s.size(), 40u);
+  EXPECT_EQ(s.Reveal(), std::string(40, '\0'));
+}
+
+TEST(SecretBytesTest, CopyFromKeepsExactBytesIncludingNul) {
+  const std::string data("a\0b\xff", 4);
+  SecretBytes s = SecretBytes::CopyFrom(data);
+  EXPECT_EQ(s.Reveal(), data);
+  // The secret is a copy, not a view of the caller's buffer.
+  EXPECT_NE(static_cast<const void*>(s.Reveal().data()),
+            static_cast<const void*>(data.data()));
+}
+
+TEST(SecretBytesTest, MutationThroughMutableRevealIsVisible) {
+  SecretBytes s(3);
+  s.MutableReveal()[1] = 0x7f;
+  EXPECT_EQ(s.Reveal(), std::string("\0\x7f\0", 3));
+}
+
+TEST(SecretBytesTest, CloneIsIndependentCopy) {
+  SecretBytes original = SecretBytes::CopyFrom("key material");
+  SecretBytes clone = original.Clone();
+  EXPECT_TRUE(clone.Equals(original));
+  clone.MutableReveal()[0] = 'K';
+  EXPECT_EQ(original.Reveal(), "key material");
+  EXPECT_EQ(clone.Reveal(), "Key material");
+}
+
+TEST(SecretBytesTest, MoveConstructionTransfersOwnershipAndEmptiesSource) {
+  SecretBytes a = SecretBytes::CopyFrom("abc");
+  const char* buffer = a.Reveal().data();
+  SecretBytes b(std::move(a));
+  EXPECT_EQ(b.Reveal(), "abc");
+  EXPECT_EQ(b.Reveal().data(), buffer);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): documented.
+}
+
+TEST(SecretBytesTest, MoveAssignmentReplacesContentsAndEmptiesSource) {
+  SecretBytes a = SecretBytes::CopyFrom("new");
+  SecretBytes b = SecretBytes::CopyFrom("old value");
+  b = std::move(a);
+  EXPECT_EQ(b.Reveal(), "new");
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): documented.
+}
+
+TEST(SecretBytesTest, EqualsComparesContentsAndSize) {
+  SecretBytes a = SecretBytes::CopyFrom("same bytes");
+  SecretBytes b = SecretBytes::CopyFrom("same bytes");
+  SecretBytes c = SecretBytes::CopyFrom("same byteS");
+  SecretBytes d = SecretBytes::CopyFrom("same byte");
+  EXPECT_TRUE(a.Equals(b));
+  EXPECT_FALSE(a.Equals(c));
+  EXPECT_FALSE(a.Equals(d));
+  EXPECT_TRUE(SecretBytes().Equals(SecretBytes()));
+  EXPECT_FALSE(SecretBytes().Equals(a));
+}
+
+TEST(SecretBytesTest, WipeEmptiesTheBuffer) {
+  SecretBytes s = SecretBytes::CopyFrom("secret");
+  s.Wipe();
+  EXPECT_TRUE(s.empty());
+  EXPECT_TRUE(s.Reveal().empty());
+  s.Wipe();  // Idempotent.
+  EXPECT_TRUE(s.empty());
+}
+
+TEST(RandomTest, RandomSecretHasRequestedSizeAndDiffersEachCall) {
+  SecretBytes a = RandomSecret(32);
+  SecretBytes b = RandomSecret(32);
+  ASSERT_EQ(a.size(), 32u);
+  ASSERT_EQ(b.size(), 32u);
+  // A collision or an all-zero 256-bit value has probability 2^-256.
+  EXPECT_FALSE(a.Equals(b));
+  EXPECT_NE(a.Reveal(), std::string(32, '\0'));
+}
+
+TEST(RandomTest, RandomStringValuesAreDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string r = RandomString(16);
+    ASSERT_EQ(r.size(), 16u);
+    seen.insert(r);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_TRUE(RandomString(0).empty());
+}
+
+TEST(RandomTest, RandomBytesFillsEveryByte) {
+  // Each of 64 positions stays zero across 16 draws with probability
+  // 2^-128, so a position never written would be caught.
+  uint8_t ored[64] = {};
+  for (int round = 0; round < 16; ++round) {
+    uint8_t buf[64] = {};
+    RandomBytes(buf, sizeof(buf));
+    for (size_t i = 0; i < sizeof(buf); ++i) ored[i] |= buf[i];
+  }
+  for (size_t i = 0; i < sizeof(ored); ++i) EXPECT_NE(ored[i], 0) << i;
+}
+
+}  // namespace
+}  // namespace arca::kms
