@@ -1,0 +1,144 @@
+#include "client/client.h"
+
+#include <string.h>
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client/status.h"
+#include "client/token_source.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace arca {
+namespace {
+
+// gRPC metadata values must be printable ASCII; anything else would make
+// every call fail with an opaque INTERNAL error.
+bool IsValidMetadataValue(const std::string& value) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::New(ClientOptions options) {
+  if (options.address.empty()) {
+    return absl::InvalidArgumentError("client address is empty");
+  }
+  if (options.deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("client deadline must be positive");
+  }
+  if (absl::Status s = ValidateRetryPolicy(options.retry); !s.ok()) return s;
+  if (options.token.empty() && options.token_from_environment) {
+    absl::StatusOr<std::string> token = ResolveToken("");
+    if (!token.ok()) return token.status();
+    options.token = *std::move(token);
+  }
+  if (!IsValidMetadataValue(options.token)) {
+    return absl::InvalidArgumentError(
+        "token contains characters that are not printable ASCII");
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  if (channel == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot create a channel to ", options.address));
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), std::move(channel)));
+}
+
+Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      sys_(v1::SysService::NewStub(channel_)),
+      kv_(v1::KvService::NewStub(channel_)) {}
+
+Client::~Client() {
+  // Best effort: do not leave the token in freed heap memory.
+  std::string& token = options_.token;
+  if (!token.empty()) explicit_bzero(token.data(), token.size());
+}
+
+absl::Status Client::Call(
+    Auth auth,
+    const std::function<grpc::Status(grpc::ClientContext*)>& attempt) const {
+  absl::Status status;
+  for (int retry = 0;; ++retry) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
+    if (auth == Auth::kToken && !options_.token.empty()) {
+      context.AddMetadata("authorization",
+                          absl::StrCat("Bearer ", options_.token));
+    }
+    status = FromGrpcStatus(attempt(&context));
+    if (status.ok() || !IsRetryable(status) ||
+        retry >= options_.retry.max_retries) {
+      return status;
+    }
+    absl::SleepFor(BackoffDelay(options_.retry, retry));
+  }
+}
+
+template <typename Response, typename Fn>
+absl::StatusOr<Response> Client::Invoke(Auth auth, Fn fn) const {
+  Response response;
+  absl::Status status = Call(auth, [&](grpc::ClientContext* context) {
+    response.Clear();
+    return fn(context, &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+// One line per RPC: which stub method, and whether it carries the token.
+#define ARCA_CLIENT_RPC(Method, Stub, Rpc, Req, Resp, AuthMode)       \
+  absl::StatusOr<v1::Resp> Client::Method(const v1::Req& request) {   \
+    return Invoke<v1::Resp>(                                          \
+        AuthMode, [&](grpc::ClientContext* context, v1::Resp* resp) { \
+          return Stub->Rpc(context, request, resp);                   \
+        });                                                           \
+  }
+
+ARCA_CLIENT_RPC(Init, sys_, Init, InitRequest, InitResponse, Auth::kNone)
+ARCA_CLIENT_RPC(SealStatus, sys_, SealStatus, SealStatusRequest,
+                SealStatusResponse, Auth::kNone)
+ARCA_CLIENT_RPC(Unseal, sys_, Unseal, UnsealRequest, SealStatusResponse,
+                Auth::kNone)
+ARCA_CLIENT_RPC(Seal, sys_, Seal, SealRequest, SealResponse, Auth::kToken)
+ARCA_CLIENT_RPC(Rotate, sys_, Rotate, RotateRequest, KeyStatusResponse,
+                Auth::kToken)
+ARCA_CLIENT_RPC(KeyStatus, sys_, KeyStatus, KeyStatusRequest, KeyStatusResponse,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RekeyInit, sys_, RekeyInit, RekeyInitRequest,
+                RekeyStatusResponse, Auth::kNone)
+ARCA_CLIENT_RPC(RekeyStatus, sys_, RekeyStatus, RekeyStatusRequest,
+                RekeyStatusResponse, Auth::kNone)
+ARCA_CLIENT_RPC(RekeyUpdate, sys_, RekeyUpdate, RekeyUpdateRequest,
+                RekeyUpdateResponse, Auth::kNone)
+ARCA_CLIENT_RPC(RekeyCancel, sys_, RekeyCancel, RekeyCancelRequest,
+                RekeyCancelResponse, Auth::kNone)
+
+ARCA_CLIENT_RPC(KvGet, kv_, Get, KvGetRequest, KvGetResponse, Auth::kToken)
+ARCA_CLIENT_RPC(KvPut, kv_, Put, KvPutRequest, KvPutResponse, Auth::kToken)
+ARCA_CLIENT_RPC(KvList, kv_, List, KvListRequest, KvListResponse, Auth::kToken)
+ARCA_CLIENT_RPC(KvDelete, kv_, Delete, KvDeleteRequest, KvDeleteResponse,
+                Auth::kToken)
+ARCA_CLIENT_RPC(KvUndelete, kv_, Undelete, KvUndeleteRequest,
+                KvUndeleteResponse, Auth::kToken)
+ARCA_CLIENT_RPC(KvDestroy, kv_, Destroy, KvDestroyRequest, KvDestroyResponse,
+                Auth::kToken)
+ARCA_CLIENT_RPC(KvGetMetadata, kv_, GetMetadata, KvGetMetadataRequest,
+                KvMetadata, Auth::kToken)
+ARCA_CLIENT_RPC(KvPutMetadata, kv_, PutMetadata, KvPutMetadataRequest,
+                KvPutMetadataResponse, Auth::kToken)
+ARCA_CLIENT_RPC(KvDeleteMetadata, kv_, DeleteMetadata, KvDeleteMetadataRequest,
+                KvDeleteMetadataResponse, Auth::kToken)
+
+#undef ARCA_CLIENT_RPC
+
+}  // namespace arca

@@ -1,0 +1,117 @@
+#ifndef ARCA_CLIENT_CLIENT_H_
+#define ARCA_CLIENT_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "arca/v1/kv.grpc.pb.h"
+#include "arca/v1/kv.pb.h"
+#include "arca/v1/sys.grpc.pb.h"
+#include "arca/v1/sys.pb.h"
+#include "client/retry.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+
+namespace arca {
+
+// Default address of arcad.
+inline constexpr char kDefaultAddress[] = "127.0.0.1:8200";
+
+// How to reach arcad and how patient to be with it.
+struct ClientOptions {
+  // gRPC target, e.g. "127.0.0.1:8200" or "dns:///arca.internal:8200".
+  std::string address = kDefaultAddress;
+  // Token sent as `authorization: Bearer <token>` on authenticated RPCs.
+  // When empty and `token_from_environment` is true, New() looks it up with
+  // ResolveToken() (ARCA_TOKEN, then ~/.arca-token).
+  std::string token;
+  bool token_from_environment = true;
+  // Deadline of each attempt of each RPC.
+  absl::Duration deadline = absl::Seconds(30);
+  RetryPolicy retry;
+  // Transport security: plaintext for now. CA certificate, client certificate
+  // and key (mTLS) will be added here.
+};
+
+// Client is the C++ API of arcad: one method per RPC of SysService and
+// KvService, each returning the response proto or an absl::Status with the
+// server's code and message. It owns one gRPC channel; calls carry the
+// configured deadline and are retried with exponential backoff on
+// UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
+class Client {
+ public:
+  // Validates `options`, resolves the token and opens a channel (lazily
+  // connected: an unreachable server shows up as UNAVAILABLE on the first
+  // call, not here).
+  static absl::StatusOr<std::unique_ptr<Client>> New(ClientOptions options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // SysService (see proto/arca/v1/sys.proto for semantics and permissions).
+  absl::StatusOr<v1::InitResponse> Init(const v1::InitRequest& request);
+  absl::StatusOr<v1::SealStatusResponse> SealStatus(
+      const v1::SealStatusRequest& request = {});
+  absl::StatusOr<v1::SealStatusResponse> Unseal(
+      const v1::UnsealRequest& request);
+  absl::StatusOr<v1::SealResponse> Seal(const v1::SealRequest& request = {});
+  absl::StatusOr<v1::KeyStatusResponse> Rotate(
+      const v1::RotateRequest& request = {});
+  absl::StatusOr<v1::KeyStatusResponse> KeyStatus(
+      const v1::KeyStatusRequest& request = {});
+  absl::StatusOr<v1::RekeyStatusResponse> RekeyInit(
+      const v1::RekeyInitRequest& request);
+  absl::StatusOr<v1::RekeyStatusResponse> RekeyStatus(
+      const v1::RekeyStatusRequest& request = {});
+  absl::StatusOr<v1::RekeyUpdateResponse> RekeyUpdate(
+      const v1::RekeyUpdateRequest& request);
+  absl::StatusOr<v1::RekeyCancelResponse> RekeyCancel(
+      const v1::RekeyCancelRequest& request);
+
+  // KvService (see proto/arca/v1/kv.proto). An empty `mount` is sent as is;
+  // the server treats it as "kv".
+  absl::StatusOr<v1::KvGetResponse> KvGet(const v1::KvGetRequest& request);
+  absl::StatusOr<v1::KvPutResponse> KvPut(const v1::KvPutRequest& request);
+  absl::StatusOr<v1::KvListResponse> KvList(const v1::KvListRequest& request);
+  absl::StatusOr<v1::KvDeleteResponse> KvDelete(
+      const v1::KvDeleteRequest& request);
+  absl::StatusOr<v1::KvUndeleteResponse> KvUndelete(
+      const v1::KvUndeleteRequest& request);
+  absl::StatusOr<v1::KvDestroyResponse> KvDestroy(
+      const v1::KvDestroyRequest& request);
+  absl::StatusOr<v1::KvMetadata> KvGetMetadata(
+      const v1::KvGetMetadataRequest& request);
+  absl::StatusOr<v1::KvPutMetadataResponse> KvPutMetadata(
+      const v1::KvPutMetadataRequest& request);
+  absl::StatusOr<v1::KvDeleteMetadataResponse> KvDeleteMetadata(
+      const v1::KvDeleteMetadataRequest& request);
+
+ private:
+  // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
+  // seal-status, rekey) never see it, so it is not exposed needlessly.
+  enum class Auth { kNone, kToken };
+
+  Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
+
+  // Runs `attempt` (one RPC on a fresh ClientContext) under the retry policy.
+  absl::Status Call(
+      Auth auth,
+      const std::function<grpc::Status(grpc::ClientContext*)>& attempt) const;
+
+  template <typename Response, typename Fn>
+  absl::StatusOr<Response> Invoke(Auth auth, Fn fn) const;
+
+  ClientOptions options_;  // not modified after construction
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SysService::Stub> sys_;
+  std::unique_ptr<v1::KvService::Stub> kv_;
+};
+
+}  // namespace arca
+
+#endif  // ARCA_CLIENT_CLIENT_H_
