@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -62,6 +63,22 @@ int PrintDone(const Context& ctx, const google::protobuf::Message& empty,
   if (ctx.json()) return ctx.PrintJson(empty);
   *ctx.io.out << message << "\n" << std::flush;
   return kExitOk;
+}
+
+// Shares typed as arguments are caught here, so they are refused with our
+// own message instead of a parser error that would echo them.
+constexpr char kNoSharesInArgv[] =
+    "unseal shares are never read from the command line; pipe them on "
+    "standard input, one per line, or enter them at the prompt";
+
+CLI::Option* AddArgvShareTrap(CLI::App* cmd,
+                              std::vector<std::string>* trapped) {
+  return cmd->add_option("shares", *trapped)->group("");
+}
+
+int RefuseArgvShares(const Context& ctx, std::vector<std::string>& trapped) {
+  for (std::string& s : trapped) Wipe(s);
+  return ctx.Fail(absl::InvalidArgumentError(kNoSharesInArgv));
 }
 
 // --- init -----------------------------------------------------------------
@@ -164,6 +181,7 @@ struct RekeyArgs {
   bool status = false;
   bool cancel = false;
   std::string nonce;
+  std::vector<std::string> trapped;  // shares wrongly given as arguments
   CLI::Option* shares_opt = nullptr;
   CLI::Option* threshold_opt = nullptr;
 };

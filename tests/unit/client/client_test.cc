@@ -49,7 +49,7 @@ class FakeSys final : public v1::SysService::Service {
       absl::MutexLock lock(&mu_);
       last_authorization_ = AuthorizationOf(context);
     }
-    if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(delay_ms));
+    if (delay_ms > 0) absl::SleepFor(absl::Milliseconds(delay_ms.load()));
     if (n <= failures) {
       return grpc::Status(fail_code, absl::StrCat("failure ", n));
     }
