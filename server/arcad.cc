@@ -132,17 +132,17 @@ int main(int argc, char** argv) {
 
   auto backend = arca::storage::RocksDbBackend::Open(data_dir + "/db");
   if (!backend.ok()) {
-    spdlog::error("cannot open storage: {}", backend.status().message());
+    spdlog::error("cannot open storage: {}", std::string(backend.status().message()));
     return 1;
   }
   auto core = arca::core::Core::Open(std::move(*backend));
   if (!core.ok()) {
-    spdlog::error("cannot start core: {}", core.status().message());
+    spdlog::error("cannot start core: {}", std::string(core.status().message()));
     return 1;
   }
   if (dev) {
     if (auto st = DevInitAndUnseal(**core, data_dir); !st.ok()) {
-      spdlog::error("dev mode start failed: {}", st.message());
+      spdlog::error("dev mode start failed: {}", std::string(st.message()));
       return 1;
     }
   }
@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   options.listen_address = listen;
   auto server = arca::api::ApiServer::Start(core->get(), options);
   if (!server.ok()) {
-    spdlog::error("{}", server.status().message());
+    spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
   auto status = (*core)->GetSealStatus();

@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "kms/status_macros.h"
 #include "server/api/status.h"
 
@@ -22,8 +20,9 @@ absl::StatusOr<std::shared_ptr<Engine>> Prepare(
     core::Core* core, grpc::CallbackServerContext* ctx, const std::string& mount,
     std::string_view area, std::string_view path, Capability cap) {
   std::string_view m = MountOf(mount);
-  RETURN_IF_ERROR(core->Authorize(BearerToken(ctx),
-                                  absl::StrCat(m, "/", area, "/", path), cap));
+  std::string resource;
+  resource.append(m).append("/").append(area).append("/").append(path);
+  RETURN_IF_ERROR(core->Authorize(BearerToken(ctx), resource, cap));
   return core->KvEngine(m);
 }
 

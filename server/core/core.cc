@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "kms/mac.h"
 #include "kms/random.h"
 #include "kms/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -317,14 +318,15 @@ absl::Status Core::Authorize(std::string_view token, std::string_view path,
     if (p == kRootPolicy) return absl::OkStatus();
   }
   return absl::PermissionDeniedError(absl::StrCat(
-      "permission denied: ", CapabilityName(capability), " on ", path));
+      "permission denied: ", std::string(CapabilityName(capability)), " on ",
+      std::string(path)));
 }
 
 absl::StatusOr<std::shared_ptr<engines::kv::Engine>> Core::KvEngine(
     std::string_view mount) {
   if (barrier_.Sealed()) return barrier::SealedError();
   absl::MutexLock lock(&mounts_mu_);
-  auto it = kv_mounts_.find(mount);
+  auto it = kv_mounts_.find(std::string(mount));
   if (it == kv_mounts_.end()) {
     return absl::NotFoundError("no kv engine is mounted at that path");
   }

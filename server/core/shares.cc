@@ -19,6 +19,9 @@ void Cleanse(std::string& s) {
   s.clear();
 }
 
+// Debian's abseil has its own string_view type.
+absl::string_view A(std::string_view s) { return {s.data(), s.size()}; }
+
 bool IsHex(std::string_view s) {
   if (s.empty() || s.size() % 2 != 0) return false;
   for (char c : s) {
@@ -30,16 +33,17 @@ bool IsHex(std::string_view s) {
 }  // namespace
 
 absl::StatusOr<kms::SecretBytes> DecodeShare(std::string_view text) {
-  text = absl::StripAsciiWhitespace(text);
+  absl::string_view trimmed = absl::StripAsciiWhitespace(A(text));
+  text = std::string_view(trimmed.data(), trimmed.size());
   const auto bad = absl::InvalidArgumentError(
       "unseal share is not valid base64 or hex of the expected length");
   std::string raw;
   // Hex first: a 66-digit hex string is also valid base64 of another length.
   if (IsHex(text) && (text.size() == 2 * kUnsealKeySize ||
                       text.size() == 2 * kShamirShareSize)) {
-    raw = absl::HexStringToBytes(text);
-  } else if (!absl::Base64Unescape(text, &raw) &&
-             !absl::WebSafeBase64Unescape(text, &raw)) {
+    raw = absl::HexStringToBytes(A(text));
+  } else if (!absl::Base64Unescape(A(text), &raw) &&
+             !absl::WebSafeBase64Unescape(A(text), &raw)) {
     Cleanse(raw);
     return bad;
   }
@@ -53,7 +57,7 @@ absl::StatusOr<kms::SecretBytes> DecodeShare(std::string_view text) {
 }
 
 std::string EncodeShare(const kms::SecretBytes& share) {
-  return absl::Base64Escape(share.Reveal());
+  return absl::Base64Escape(A(share.Reveal()));
 }
 
 absl::Status ValidateShareConfig(int shares, int threshold) {

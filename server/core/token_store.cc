@@ -10,9 +10,9 @@
 namespace arca::core {
 namespace {
 
-constexpr std::string_view kTokenPrefix = "arca.s.";
+constexpr char kTokenPrefix[] = "arca.s.";
 constexpr std::string_view kSaltPath = "salt";
-constexpr std::string_view kEntryPrefix = "id/";
+constexpr char kEntryPrefix[] = "id/";
 
 absl::Status Unauthenticated() {
   return absl::UnauthenticatedError("token is missing, invalid or expired");
@@ -68,7 +68,9 @@ absl::StatusOr<std::string> TokenStore::Create(
 }
 
 absl::StatusOr<TokenEntry> TokenStore::Lookup(std::string_view token) {
-  if (!absl::StartsWith(token, kTokenPrefix) || token.size() > 256) {
+  if (!absl::StartsWith(absl::string_view(token.data(), token.size()),
+                        kTokenPrefix) ||
+      token.size() > 256) {
     return Unauthenticated();
   }
   ASSIGN_OR_RETURN(std::string hash, Hash(token));

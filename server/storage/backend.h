@@ -34,7 +34,8 @@ struct Mutation {
 // Keys are non-empty byte strings ordered bytewise. A missing key is not an
 // error: Get returns std::nullopt. Every write that returns OK is durable
 // (synced to stable storage where the backend has one). A failing device
-// returns UNAVAILABLE (for example a full disk) or INTERNAL (corruption).
+// returns UNAVAILABLE (for example a full disk); detected corruption is
+// DATA_LOSS; anything else INTERNAL.
 // Implementations are thread-safe.
 class Backend {
  public:

@@ -1,0 +1,222 @@
+#include "server/core/core.h"
+
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/storage/in_memory_backend.h"
+
+namespace arca::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto backend = std::make_unique<storage::InMemoryBackend>();
+    backend_ = backend.get();
+    auto core = Core::Open(std::move(backend));
+    ASSERT_TRUE(core.ok());
+    core_ = std::move(*core);
+  }
+
+  // Submits shares in order; returns the last status.
+  absl::StatusOr<SealStatus> Submit(const std::vector<std::string>& shares) {
+    absl::StatusOr<SealStatus> last = absl::UnknownError("no shares");
+    for (const auto& s : shares) {
+      last = core_->Unseal(s, false);
+      if (!last.ok()) return last;
+    }
+    return last;
+  }
+
+  storage::InMemoryBackend* backend_ = nullptr;
+  std::unique_ptr<Core> core_;
+};
+
+TEST_F(CoreTest, InitLeavesServerSealedAndRefusesSecondInit) {
+  auto init = core_->Init(5, 3);
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->shares_base64.size(), 5u);
+  auto status = core_->GetSealStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->initialized);
+  EXPECT_TRUE(status->sealed);
+  EXPECT_EQ(status->secret_threshold, 3u);
+  EXPECT_TRUE(absl::IsFailedPrecondition(core_->Init(5, 3).status()));
+}
+
+TEST_F(CoreTest, InvalidShareConfigsAreRejected) {
+  for (auto [n, t] : std::vector<std::pair<int, int>>{
+           {0, 0}, {2, 1}, {5, 6}, {256, 3}, {1, 2}, {3, 0}}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(core_->Init(n, t).status()))
+        << n << "/" << t;
+  }
+}
+
+TEST_F(CoreTest, ThresholdOfSharesUnsealsAndFewerDoNot) {
+  auto init = core_->Init(5, 3);
+  ASSERT_TRUE(init.ok());
+  auto st = core_->Unseal(init->shares_base64[4], false);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->sealed);
+  EXPECT_EQ(st->progress, 1u);
+  // The same share again counts once.
+  st = core_->Unseal(init->shares_base64[4], false);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->progress, 1u);
+  st = Submit({init->shares_base64[0], init->shares_base64[2]});
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
+  EXPECT_EQ(st->progress, 0u);
+}
+
+TEST_F(CoreTest, WrongShareCombinationIsInvalidArgumentAndResetsProgress) {
+  auto init = core_->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  std::string raw;
+  ASSERT_TRUE(absl::Base64Unescape(init->shares_base64[1], &raw));
+  raw[0] ^= 0x5a;  // a share with a wrong y byte, same x
+  auto st = Submit({init->shares_base64[0], absl::Base64Escape(raw)});
+  ASSERT_TRUE(absl::IsInvalidArgument(st.status())) << st.status();
+  EXPECT_THAT(st.status().message(), HasSubstr("progress was reset"));
+  auto status = core_->GetSealStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->progress, 0u);
+  EXPECT_TRUE(status->sealed);
+  // The right shares still work afterwards.
+  st = Submit({init->shares_base64[0], init->shares_base64[1]});
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
+}
+
+TEST_F(CoreTest, GarbageShareIsInvalidArgumentWithoutEcho) {
+  ASSERT_TRUE(core_->Init(3, 2).ok());
+  for (const std::string bad : {"", "zzzz-not-base64", "AAAA", "abcd1234"}) {
+    auto st = core_->Unseal(bad, false);
+    ASSERT_TRUE(absl::IsInvalidArgument(st.status())) << bad;
+    if (!bad.empty()) {
+      EXPECT_THAT(std::string(st.status().message()),
+                  ::testing::Not(HasSubstr(bad)));
+    }
+  }
+}
+
+TEST_F(CoreTest, HexSharesAreAccepted) {
+  auto init = core_->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  std::vector<std::string> hex;
+  for (int i = 0; i < 2; ++i) {
+    std::string raw;
+    ASSERT_TRUE(absl::Base64Unescape(init->shares_base64[i], &raw));
+    hex.push_back(absl::BytesToHexString(raw));
+  }
+  auto st = Submit(hex);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
+}
+
+TEST_F(CoreTest, SingleShareIsTheUnsealKey) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  std::string raw;
+  ASSERT_TRUE(absl::Base64Unescape(init->shares_base64[0], &raw));
+  EXPECT_EQ(raw.size(), kUnsealKeySize);
+  auto st = core_->Unseal(init->shares_base64[0], false);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
+}
+
+TEST_F(CoreTest, AuthorizeNeedsUnsealAndAKnownToken) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  EXPECT_TRUE(absl::IsUnavailable(
+      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead)));
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  EXPECT_TRUE(
+      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      core_->Authorize("", "kv/data/x", Capability::kRead)));
+  std::string forged = init->root_token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      core_->Authorize(forged, "kv/data/x", Capability::kRead)));
+  ASSERT_TRUE(core_->Seal().ok());
+  EXPECT_TRUE(absl::IsUnavailable(
+      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead)));
+}
+
+TEST_F(CoreTest, RootTokenIsNeverStoredInClear) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  for (const auto& [k, v] : backend_->Snapshot()) {
+    EXPECT_EQ(k.find(init->root_token), std::string::npos);
+    EXPECT_EQ(v.find(init->root_token), std::string::npos);
+    const std::string suffix = init->root_token.substr(7);
+    EXPECT_EQ(v.find(suffix), std::string::npos);
+  }
+}
+
+TEST_F(CoreTest, RekeyNeedsItsNonceAndReplacesShares) {
+  auto init = core_->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(Submit({init->shares_base64[0], init->shares_base64[1]}).ok());
+  auto rekey = core_->RekeyInit(4, 3);
+  ASSERT_TRUE(rekey.ok()) << rekey.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(core_->RekeyInit(4, 3).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(core_->RekeyCancel("wrong-nonce")));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      core_->RekeyUpdate("wrong-nonce", init->shares_base64[0]).status()));
+  auto r = core_->RekeyUpdate(rekey->nonce, init->shares_base64[0]);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->complete);
+  r = core_->RekeyUpdate(rekey->nonce, init->shares_base64[2]);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->complete);
+  ASSERT_EQ(r->shares_base64.size(), 4u);
+
+  ASSERT_TRUE(core_->Seal().ok());
+  // The new threshold is 3; three old shares combine to a wrong key.
+  auto old = Submit({init->shares_base64[0], init->shares_base64[1],
+                     init->shares_base64[2]});
+  EXPECT_TRUE(absl::IsInvalidArgument(old.status())) << old.status();
+  auto fresh = Submit(
+      {r->shares_base64[3], r->shares_base64[1], r->shares_base64[0]});
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE(fresh->sealed);
+  EXPECT_EQ(fresh->secret_shares, 4u);
+}
+
+TEST_F(CoreTest, RekeyCancelWithNonceStopsIt) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto rekey = core_->RekeyInit(3, 2);
+  ASSERT_TRUE(rekey.ok());
+  EXPECT_TRUE(core_->GetRekeyStatus().started);
+  ASSERT_TRUE(core_->RekeyCancel(rekey->nonce).ok());
+  EXPECT_FALSE(core_->GetRekeyStatus().started);
+}
+
+TEST_F(CoreTest, KvMountSurvivesSealUnseal) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto kv = core_->KvEngine("kv");
+  ASSERT_TRUE(kv.ok());
+  ASSERT_TRUE((*kv)->Put("a/b", {{"k", "v"}}, std::nullopt).ok());
+  EXPECT_TRUE(absl::IsNotFound(core_->KvEngine("nope").status()));
+  ASSERT_TRUE(core_->Seal().ok());
+  EXPECT_TRUE(absl::IsUnavailable(core_->KvEngine("kv").status()));
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  kv = core_->KvEngine("kv");
+  ASSERT_TRUE(kv.ok());
+  auto secret = (*kv)->Get("a/b");
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(secret->data.at("k"), "v");
+}
+
+}  // namespace
+}  // namespace arca::core
