@@ -21,6 +21,14 @@
 //   data/<hex sha256(path)>/<version:020> DataRecord (one per retained version)
 // Listing metadata/ yields the secret hierarchy. Data keys hash the path so
 // that no path can collide with another path's version keys.
+//
+// Choices where the header is silent: Delete, Undelete, Destroy and
+// DeleteMetadata of a path with no metadata are NOT_FOUND; versions in their
+// list that are not retained (never written, or pruned) are skipped; version
+// 0 in a list is INVALID_ARGUMENT. `cas` is compared with current_version,
+// which is 0 only while no version was ever written (or after
+// DeleteMetadata), as in Vault. PutMetadata lowering max_versions prunes at
+// once.
 
 namespace arca::engines::kv {
 namespace {
