@@ -14,7 +14,8 @@ std::string FormatError(const absl::Status& status) {
   for (char& c : message) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  if (message.empty()) return StatusCodeName(status.code());
+  // Keep the "NAME: message" shape even when the server sent no message.
+  if (message.empty()) message = "(no message)";
   return absl::StrCat(StatusCodeName(status.code()), ": ", message);
 }
 

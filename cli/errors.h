@@ -18,7 +18,8 @@ inline constexpr int kExitSealed = 2;    // `operator status` on a sealed server
 std::string StatusCodeName(absl::StatusCode code);
 
 // The single stderr line for a failed command: "<STATUS_NAME>: <message>".
-// Line breaks in the message become spaces so the result is one line.
+// Line breaks in the message become spaces so the result is one line; an
+// empty message is shown as "(no message)".
 std::string FormatError(const absl::Status& status);
 
 // kExitOk for OK, kExitNotFound for NOT_FOUND, kExitError otherwise.

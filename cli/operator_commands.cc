@@ -330,8 +330,13 @@ void AddOperatorCommands(CLI::App& app, Context& ctx) {
         "unseal",
         "Submit unseal shares: one per line on stdin, or at a hidden prompt");
     cmd->add_flag("--reset", *reset, "Discard the shares submitted so far");
-    cmd->callback([c, reset] {
-      c->action = [c, reset] { return RunUnseal(*c, *reset); };
+    auto trapped = std::make_shared<std::vector<std::string>>();
+    AddArgvShareTrap(cmd, trapped.get());
+    cmd->callback([c, reset, trapped] {
+      c->action = [c, reset, trapped] {
+        if (!trapped->empty()) return RefuseArgvShares(*c, *trapped);
+        return RunUnseal(*c, *reset);
+      };
     });
   }
   op->add_subcommand("seal", "Seal the server and wipe its keys from memory")
@@ -371,8 +376,13 @@ void AddOperatorCommands(CLI::App& app, Context& ctx) {
         ->excludes(args->threshold_opt);
     cancel->excludes(args->shares_opt)->excludes(args->threshold_opt);
     nonce->excludes(args->shares_opt)->excludes(args->threshold_opt);
-    cmd->callback(
-        [c, args] { c->action = [c, args] { return RunRekey(*c, *args); }; });
+    AddArgvShareTrap(cmd, &args->trapped);
+    cmd->callback([c, args] {
+      c->action = [c, args] {
+        if (!args->trapped.empty()) return RefuseArgvShares(*c, args->trapped);
+        return RunRekey(*c, *args);
+      };
+    });
   }
 }
 
