@@ -109,8 +109,7 @@ AesBlock::Lease::~Lease() {
   if (slot_ != nullptr) owner_->Release(slot_);
 }
 
-bool AesBlock::Lease::Encrypt(const uint8_t* in, uint8_t* out,
-                              size_t blocks) {
+bool AesBlock::Lease::Encrypt(const uint8_t* in, uint8_t* out, size_t blocks) {
   const size_t len = blocks * kBlockSize;
   if (len == 0) return true;
   if (len > static_cast<size_t>(INT_MAX)) return false;

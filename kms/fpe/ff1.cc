@@ -215,10 +215,9 @@ absl::Status Ff1::Impl::Run(bool encrypt, std::span<const uint16_t> in,
   RoundFunction prf(lease, radix, in.size(), tweak, b);
   if (!prf.ok()) return absl::InternalError(kInternal);
   const bool done =
-      prf.d() <= 8 ? RoundsOnWords<uint64_t>(prf, encrypt, radix,
-                                             powers.data(), in, out)
-                   : RoundsOnWords<uint128>(prf, encrypt, radix, powers.data(),
-                                            in, out);
+      prf.d() <= 8
+          ? RoundsOnWords<uint64_t>(prf, encrypt, radix, powers.data(), in, out)
+          : RoundsOnWords<uint128>(prf, encrypt, radix, powers.data(), in, out);
   return done ? absl::OkStatus() : absl::InternalError(kInternal);
 }
 

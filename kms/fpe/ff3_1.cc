@@ -134,16 +134,16 @@ absl::StatusOr<std::unique_ptr<Ff3_1>> Ff3_1::New(const SecretBytes& key,
 absl::StatusOr<std::vector<uint16_t>> Ff3_1::Encrypt(
     std::span<const uint16_t> numerals, std::string_view tweak) const {
   // Sized only once the length is known to be sane; Run rejects the rest.
-  std::vector<uint16_t> out(
-      numerals.size() <= impl_->max_len ? numerals.size() : 0);
+  std::vector<uint16_t> out(numerals.size() <= impl_->max_len ? numerals.size()
+                                                              : 0);
   RETURN_IF_ERROR(impl_->Run(/*encrypt=*/true, numerals, tweak, out));
   return out;
 }
 
 absl::StatusOr<std::vector<uint16_t>> Ff3_1::Decrypt(
     std::span<const uint16_t> numerals, std::string_view tweak) const {
-  std::vector<uint16_t> out(
-      numerals.size() <= impl_->max_len ? numerals.size() : 0);
+  std::vector<uint16_t> out(numerals.size() <= impl_->max_len ? numerals.size()
+                                                              : 0);
   RETURN_IF_ERROR(impl_->Run(/*encrypt=*/false, numerals, tweak, out));
   return out;
 }

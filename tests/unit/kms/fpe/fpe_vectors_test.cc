@@ -85,8 +85,7 @@ Counts RunFile(const std::string& file, const std::string& algorithm,
 }
 
 TEST(FpeVectorsTest, Ff1MatchesEveryNistSample) {
-  const Counts c =
-      RunFile<Ff1>("ff1_nist.json", "FF1-AES", ReferenceFf1);
+  const Counts c = RunFile<Ff1>("ff1_nist.json", "FF1-AES", ReferenceFf1);
   EXPECT_EQ(c.run, c.in_file);
   EXPECT_EQ(c.in_file, 9u);
 }
