@@ -55,9 +55,9 @@ std::string Printable(std::string_view path) {
 }
 
 absl::Status DataLoss(std::string_view path, std::string_view why) {
-  return absl::DataLossError(absl::StrCat("barrier: stored record at \"",
-                                          Printable(path), "\" ",
-                                          std::string(why)));
+  return absl::DataLossError(
+      absl::StrCat("integrity check failed: stored record at \"",
+                   Printable(path), "\" ", std::string(why)));
 }
 
 // Wipes a heap string that held key material (AesGcm::Decrypt returns
