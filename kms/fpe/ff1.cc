@@ -2,6 +2,7 @@
 
 #include <openssl/bn.h>
 
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -25,6 +26,20 @@ constexpr size_t kMaxQ = Ff1::kMaxTweakSize + kBlock + 1 + kMaxB;
 constexpr size_t kMaxS = (kMaxD + kBlock - 1) / kBlock * kBlock;
 
 constexpr char kInternal[] = "FF1: AES failed";
+
+inline uint64_t ToBigEndian(uint64_t x) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return __builtin_bswap64(x);
+  }
+  return x;
+}
+
+inline uint128 LoadBigEndian128(const uint8_t* p) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, p, 8);
+  std::memcpy(&lo, p + 8, 8);
+  return (static_cast<uint128>(ToBigEndian(hi)) << 64) | ToBigEndian(lo);
+}
 
 // The round function PRF(P || Q) for one call, with everything that is the
 // same in all ten rounds done once: CIPH(P) (memoised per pooled context for
@@ -72,7 +87,32 @@ class RoundFunction {
     for (size_t j = 0; j < prefix_blocks_; ++j) {
       Absorb(prefix_state_, q_ + j * kBlock);
     }
+    if (b_ <= kMaxWordB) {
+      // Q's last block is the only one that changes per round; fold the
+      // CBC state and its constant bytes into one value now.
+      std::memset(q_ + round_index_, 0, 1 + b_);
+      const uint8_t* last = q_ + q_len_ - kBlock;
+      tail_base_ = LoadBigEndian128(prefix_state_) ^ LoadBigEndian128(last);
+    }
   }
+
+  // For b <= kMaxWordB (all of [i] || [NUM]^b inside Q's last block):
+  // returns R = PRF(P || Q) as a big-endian integer, with no byte-wise
+  // stores in the way of the cipher's 16-byte load.
+  bool RunWord(int i, uint128 num, uint128* r) {
+    const uint128 x =
+        tail_base_ ^ ((static_cast<uint128>(i) << (8 * b_)) | num);
+    using V2 = uint64_t __attribute__((vector_size(16)));
+    const V2 vec = {ToBigEndian(static_cast<uint64_t>(x >> 64)),
+                    ToBigEndian(static_cast<uint64_t>(x))};
+    alignas(16) uint8_t block[kBlock];
+    std::memcpy(block, &vec, kBlock);
+    if (!lease_.Encrypt(block, block, 1)) return false;
+    *r = LoadBigEndian128(block);
+    return true;
+  }
+
+  static constexpr size_t kMaxWordB = 12;
 
   bool ok() const { return ok_; }
   size_t d() const { return d_; }
@@ -119,45 +159,45 @@ class RoundFunction {
   size_t q_len_ = 0;
   size_t prefix_blocks_ = 0;
   uint8_t prefix_state_[kBlock];
+  uint128 tail_base_ = 0;
   uint8_t q_[kMaxQ];
 };
 
-template <typename W>
-void PutBigEndian(W v, uint8_t* out, size_t len) {
-  for (size_t k = len; k > 0; --k) {
-    out[k - 1] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
+// Tables for the machine-word path, all built once per key.
+struct WordTables {
+  uint32_t radix;
+  const uint128* powers;
+  // For the 64-bit path: reciprocals of radix^k (radix^k <= 2^32) and radix.
+  const internal::FastMod64* small_mods;
+  internal::FastDiv32 radix_div;
+};
 
+// The ten Feistel rounds on machine words, valid when b <= 12: then
+// d <= 16, y = NUM(S) fits W, and a + (y mod radix^m) cannot overflow
+// (radix^m <= 2^(8b) <= 2^96). W = uint64_t when d <= 8 (radix^v <= 2^32).
 template <typename W>
-W GetBigEndian(const uint8_t* in, size_t len) {
-  W v = 0;
-  for (size_t k = 0; k < len; ++k) v = (v << 8) | in[k];
-  return v;
-}
-
-// The ten Feistel rounds on machine words; valid when radix^v < 2^128 and
-// d <= sizeof(W), so y = NUM(S) fits W and a + (y mod radix^m) cannot
-// overflow (radix^m <= 2^(8b) <= 2^96).
-template <typename W>
-bool RoundsOnWords(RoundFunction& prf, bool encrypt, uint32_t radix,
-                   const uint128* powers, std::span<const uint16_t> in,
-                   std::span<uint16_t> out) {
+bool RoundsOnWords(RoundFunction& prf, bool encrypt, const WordTables& tables,
+                   std::span<const uint16_t> in, std::span<uint16_t> out) {
+  const uint32_t radix = tables.radix;
   const size_t n = in.size();
   const size_t u = n / 2;
   const size_t v = n - u;
-  const W mod_u = static_cast<W>(powers[u]);
-  const W mod_v = static_cast<W>(powers[v]);
+  const W mod_u = static_cast<W>(tables.powers[u]);
+  const W mod_v = static_cast<W>(tables.powers[v]);
   W a = internal::NumMsbFirst<W>(in.data(), u, radix);
   W b = internal::NumMsbFirst<W>(in.data() + u, v, radix);
-  uint8_t s[kMaxS];
   for (int r = 0; r < kRounds; ++r) {
     const int i = encrypt ? r : kRounds - 1 - r;
     const W m = (i % 2 == 0) ? mod_u : mod_v;
-    PutBigEndian<W>(encrypt ? b : a, prf.num_bytes(), prf.b());
-    if (!prf.Run(i, s)) return false;
-    const W y = GetBigEndian<W>(s, prf.d()) % m;
+    uint128 r_block;
+    if (!prf.RunWord(i, encrypt ? b : a, &r_block)) return false;
+    // y = NUM(S), S = the first d bytes of R.
+    W y = static_cast<W>(r_block >> (8 * (kBlock - prf.d())));
+    if constexpr (sizeof(W) == sizeof(uint64_t)) {
+      y = tables.small_mods[(i % 2 == 0) ? u : v].Mod(y);
+    } else {
+      y %= m;
+    }
     if (encrypt) {
       W c = a + y;
       if (c >= m) c -= m;
@@ -169,8 +209,16 @@ bool RoundsOnWords(RoundFunction& prf, bool encrypt, uint32_t radix,
       a = c;
     }
   }
-  internal::StrMsbFirst(a, radix, out.data(), u);
-  internal::StrMsbFirst(b, radix, out.data() + u, v);
+  if constexpr (sizeof(W) == sizeof(uint64_t)) {
+    // Here radix^v <= 2^32, so both halves fit 32 bits.
+    internal::StrMsbFirst32(static_cast<uint32_t>(a), tables.radix_div,
+                            out.data(), u);
+    internal::StrMsbFirst32(static_cast<uint32_t>(b), tables.radix_div,
+                            out.data() + u, v);
+  } else {
+    internal::StrMsbFirst(a, radix, out.data(), u);
+    internal::StrMsbFirst(b, radix, out.data() + u, v);
+  }
   return true;
 }
 
@@ -186,6 +234,9 @@ struct Ff1::Impl {
   std::unique_ptr<AesBlock> aes;
   // radix^k for every k with radix^k < 2^128.
   std::vector<uint128> powers;
+  // Reciprocals of powers[k] for every k with powers[k] <= 2^32.
+  std::vector<internal::FastMod64> small_mods;
+  internal::FastDiv32 radix_div;
 
   absl::Status Run(bool encrypt, std::span<const uint16_t> in,
                    std::string_view tweak, std::span<uint16_t> out) const;
@@ -211,13 +262,15 @@ absl::Status Ff1::Impl::Run(bool encrypt, std::span<const uint16_t> in,
   if (v >= powers.size()) return RunBignum(encrypt, lease, in, tweak, out);
   // b = ceil(ceil(v * log2(radix)) / 8) = byte length of radix^v - 1.
   const size_t b = (internal::BitLength(powers[v] - 1) + 7) / 8;
-  if (b > 12) return RunBignum(encrypt, lease, in, tweak, out);
+  if (b > RoundFunction::kMaxWordB)
+    return RunBignum(encrypt, lease, in, tweak, out);
   RoundFunction prf(lease, radix, in.size(), tweak, b);
   if (!prf.ok()) return absl::InternalError(kInternal);
-  const bool done =
-      prf.d() <= 8
-          ? RoundsOnWords<uint64_t>(prf, encrypt, radix, powers.data(), in, out)
-          : RoundsOnWords<uint128>(prf, encrypt, radix, powers.data(), in, out);
+  const WordTables tables{radix, powers.data(), small_mods.data(), radix_div};
+  // d <= 8 means b <= 4, i.e. radix^v <= 2^32.
+  const bool done = prf.d() <= 8
+                        ? RoundsOnWords<uint64_t>(prf, encrypt, tables, in, out)
+                        : RoundsOnWords<uint128>(prf, encrypt, tables, in, out);
   return done ? absl::OkStatus() : absl::InternalError(kInternal);
 }
 
@@ -299,6 +352,13 @@ absl::StatusOr<std::unique_ptr<Ff1>> Ff1::New(const SecretBytes& key,
   impl->min_len = internal::MinLength(radix);
   ASSIGN_OR_RETURN(impl->aes, AesBlock::New(key));
   impl->powers = internal::PowersBelow2To128(radix, kMaxLength);
+  for (size_t k = 0;
+       k < impl->powers.size() && impl->powers[k] <= (uint128{1} << 32); ++k) {
+    // k = 0 (divisor 1) is never used: u and v are at least 1.
+    impl->small_mods.emplace_back(
+        k == 0 ? 2 : static_cast<uint64_t>(impl->powers[k]));
+  }
+  impl->radix_div = internal::FastDiv32(radix);
   return std::unique_ptr<Ff1>(new Ff1(std::move(impl)));
 }
 

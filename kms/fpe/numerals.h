@@ -45,6 +45,53 @@ inline int BitLength(uint128 x) {
   return lo == 0 ? 0 : 64 - __builtin_clzll(lo);
 }
 
+// Remainder by a divisor fixed ahead of time, with multiplies instead of
+// the hardware divide that otherwise dominates an FF1 call (Lemire, Kaser
+// and Kurz, "Faster remainder by direct computation", 2019). Exact for every
+// 64-bit dividend and every divisor >= 2.
+class FastMod64 {
+ public:
+  FastMod64() = default;
+  explicit FastMod64(uint64_t d) : d_(d), m_(~uint128{0} / d + 1) {}
+  uint64_t Mod(uint64_t a) const {
+    const uint128 low = m_ * a;
+    const uint128 bottom =
+        (static_cast<uint128>(static_cast<uint64_t>(low)) * d_) >> 64;
+    const uint128 top = (low >> 64) * d_;
+    return static_cast<uint64_t>((bottom + top) >> 64);
+  }
+  uint64_t divisor() const { return d_; }
+
+ private:
+  uint64_t d_ = 0;
+  uint128 m_ = 0;
+};
+
+// Quotient of a 32-bit dividend by a fixed divisor >= 2 (same paper).
+class FastDiv32 {
+ public:
+  FastDiv32() = default;
+  explicit FastDiv32(uint32_t d) : d_(d), m_(~uint64_t{0} / d + 1) {}
+  uint32_t Div(uint32_t a) const {
+    return static_cast<uint32_t>((static_cast<uint128>(m_) * a) >> 64);
+  }
+  uint32_t divisor() const { return d_; }
+
+ private:
+  uint32_t d_ = 0;
+  uint64_t m_ = 0;
+};
+
+// STR^n_radix(v) most significant numeral first, for v < 2^32.
+inline void StrMsbFirst32(uint32_t v, const FastDiv32& radix, uint16_t* out,
+                          size_t n) {
+  for (size_t i = n; i > 0; --i) {
+    const uint32_t q = radix.Div(v);
+    out[i - 1] = static_cast<uint16_t>(v - q * radix.divisor());
+    v = q;
+  }
+}
+
 // NUM_radix of x[0..n), most significant numeral first. The caller
 // guarantees radix^n fits in W.
 template <typename W>
