@@ -263,6 +263,14 @@ int RunRekey(const Context& ctx, const RekeyArgs& args) {
     for (std::string& k : *update->mutable_keys_base64()) Wipe(k);
     return rc;
   }
+  if (required == 0) {
+    // No share was accepted in this run: report the server's own count.
+    absl::StatusOr<v1::RekeyStatusResponse> status = (*client)->RekeyStatus();
+    if (status.ok()) {
+      progress = status->progress();
+      required = status->required();
+    }
+  }
   return ctx.Fail(absl::FailedPreconditionError(absl::StrCat(
       "rekey not complete: ", progress, " of ", required,
       " current shares submitted; continue with `arca operator rekey "

@@ -442,6 +442,13 @@ TEST_F(ArcaCliTest, RekeyWithTooFewSharesFailsNamingTheNonce) {
   EXPECT_THAT(r.err, Not(HasSubstr("share-1")));
 }
 
+TEST_F(ArcaCliTest, RekeyWithNoShareReportsTheServersRequiredCount) {
+  Result r = Run(
+      {"operator", "rekey", "--key-shares", "2", "--key-threshold", "2"}, "");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("rekey not complete: 0 of 3"));
+}
+
 TEST_F(ArcaCliTest, RekeyContinuesWithNonceWithoutStartingAgain) {
   Run({"operator", "rekey", "--key-shares", "2", "--key-threshold", "2"},
       "share-1\n");
