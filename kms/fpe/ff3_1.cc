@@ -1,5 +1,6 @@
 #include "kms/fpe/ff3_1.h"
 
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -17,6 +18,13 @@ using internal::uint128;
 constexpr size_t kBlock = AesBlock::kBlockSize;
 constexpr int kRounds = 8;
 constexpr char kInternal[] = "FF3-1: AES failed";
+
+inline uint64_t ToLittleEndian(uint64_t x) {
+  if constexpr (std::endian::native == std::endian::big) {
+    return __builtin_bswap64(x);
+  }
+  return x;
+}
 
 }  // namespace
 
@@ -67,24 +75,29 @@ absl::Status Ff3_1::Impl::Run(bool encrypt, std::span<const uint16_t> in,
     const bool even = i % 2 == 0;
     const uint8_t* w = even ? t_right : t_left;
     const uint128 m = even ? mod_u : mod_v;
-    // P = (W xor [i]^4) || [NUM]^12; the cipher sees REVB(P), so build it
-    // reversed: the number goes in little-endian at the front.
-    uint8_t block[kBlock];
-    uint128 x = encrypt ? b : a;
-    for (size_t k = 0; k < 12; ++k) {
-      block[k] = static_cast<uint8_t>(x);
-      x >>= 8;
-    }
-    block[12] = static_cast<uint8_t>(w[3] ^ static_cast<uint8_t>(i));
-    block[13] = w[2];
-    block[14] = w[1];
-    block[15] = w[0];
+    // P = (W xor [i]^4) || [NUM]^12 and the cipher sees REVB(P): read as a
+    // little-endian integer that is NUM + (W xor i) * 2^96. Built in
+    // registers and stored in one piece, so the cipher's 16-byte load is
+    // not held up by byte-wise stores.
+    const uint32_t w_word = (uint32_t{w[0]} << 24) | (uint32_t{w[1]} << 16) |
+                            (uint32_t{w[2]} << 8) | w[3];
+    const uint128 p_le =
+        (encrypt ? b : a) |
+        (static_cast<uint128>(w_word ^ static_cast<uint32_t>(i)) << 96);
+    using V2 = uint64_t __attribute__((vector_size(16)));
+    const V2 vec = {ToLittleEndian(static_cast<uint64_t>(p_le)),
+                    ToLittleEndian(static_cast<uint64_t>(p_le >> 64))};
+    alignas(16) uint8_t block[kBlock];
+    std::memcpy(block, &vec, kBlock);
     if (!lease.Encrypt(block, block, 1)) {
       return absl::InternalError(kInternal);
     }
     // S = REVB(output), y = NUM(S): the output read little-endian.
-    uint128 y = 0;
-    for (size_t k = kBlock; k > 0; --k) y = (y << 8) | block[k - 1];
+    uint64_t lo, hi;
+    std::memcpy(&lo, block, 8);
+    std::memcpy(&hi, block + 8, 8);
+    uint128 y =
+        (static_cast<uint128>(ToLittleEndian(hi)) << 64) | ToLittleEndian(lo);
     y %= m;
     if (encrypt) {
       uint128 c = a + y;
