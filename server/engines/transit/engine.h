@@ -31,8 +31,9 @@ absl::StatusOr<KeyType> ParseKeyType(std::string_view name);
 
 struct KeyOptions {
   KeyType type = KeyType::kAes256Gcm96;
-  bool derived = false;     // per-context keys; encrypt/decrypt need context
-  bool convergent = false;  // needs derived; AEAD key types only
+  // Per-context keys; encrypt/decrypt need a context. AEAD key types only.
+  bool derived = false;
+  bool convergent = false;  // needs derived
   bool exportable = false;  // one-way: can later be turned on, never off
   bool deletion_allowed = false;
   int64_t auto_rotate_period_ms = 0;  // 0: off; else at least one hour
@@ -213,7 +214,9 @@ class Engine {
 
   // --- Encryption ---
   // With `create_if_missing`, a missing key is created with default options
-  // (derived if a context is given); the core decides from policy.
+  // (derived if a context is given; for BatchEncrypt, if the first item has
+  // one); the core decides from policy. A context given for a key that is
+  // not derived is INVALID_ARGUMENT rather than silently ignored.
   absl::StatusOr<EncryptResult> Encrypt(std::string_view name,
                                         std::string_view plaintext,
                                         const CryptoOptions& options,

@@ -528,9 +528,14 @@ TEST_F(TransitEngineTest,
   EXPECT_NE(c1, MustEncrypt("c", "same", b));
   // Associated data feeds the nonce too: no nonce reuse across AAD.
   CryptoOptions a_aad = a;
-  a_aad.associated_data = "aad";
+  a_aad.associated_data = "aad-1";
   const std::string c2 = MustEncrypt("c", "same", a_aad);
+  CryptoOptions a_aad2 = a;
+  a_aad2.associated_data = "aad-2";  // same length, different bytes
+  const std::string c3 = MustEncrypt("c", "same", a_aad2);
+  // The first 16 base64 characters encode the first 12 bytes: the nonce.
   EXPECT_NE(c1.substr(8, 16), c2.substr(8, 16));
+  EXPECT_NE(c2.substr(8, 16), c3.substr(8, 16));
   EXPECT_EQ(*engine_->Decrypt("c", c1, a), "same");
   EXPECT_EQ(*engine_->Decrypt("c", c2, a_aad), "same");
 }
@@ -766,6 +771,52 @@ TEST_F(TransitEngineTest, ConcurrentEncryptsAreCountedExactly) {
   EXPECT_EQ(engine_->ReadKey("k")->versions[0].encryptions, 800u);
   engine_ = NewEngine(o);
   EXPECT_GE(engine_->ReadKey("k")->versions[0].encryptions, 800u);
+}
+
+TEST_F(TransitEngineTest, EncryptAndDecryptStayCorrectDuringRotations) {
+  Options o;
+  o.counter_reservation = 3;
+  engine_ = NewEngine(o);
+  ASSERT_OK(engine_->CreateKey("k", {}));
+  std::atomic<int> failures{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 3; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        const std::string pt = absl::StrCat(t, "-", i);
+        auto enc = engine_->Encrypt("k", pt, {});
+        if (!enc.ok()) {
+          ++failures;
+          continue;
+        }
+        auto dec = engine_->Decrypt("k", enc->ciphertext, {});
+        if (!dec.ok() || *dec != pt) ++failures;
+      }
+    });
+  }
+  std::thread rotator([&] {
+    for (int i = 0; i < 20 && !stop; ++i) {
+      if (!engine_->RotateKey("k").ok()) ++failures;
+    }
+  });
+  for (auto& w : workers) w.join();
+  stop = true;
+  rotator.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto info = engine_->ReadKey("k");
+  ASSERT_OK(info);
+  uint64_t total = 0;
+  for (const auto& v : info->versions) total += v.encryptions;
+  EXPECT_EQ(total, 900u);
+  EXPECT_GE(info->latest_version, 2u);
+  // Every count is covered by a durable reservation.
+  engine_ = NewEngine(o);
+  auto reloaded = engine_->ReadKey("k");
+  ASSERT_OK(reloaded);
+  for (size_t i = 0; i < reloaded->versions.size(); ++i) {
+    EXPECT_GE(reloaded->versions[i].encryptions, info->versions[i].encryptions);
+  }
 }
 
 TEST_F(TransitEngineTest, AutoRotatePeriodRotatesOnEncrypt) {
