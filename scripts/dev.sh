@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh -- arcad arca
 
 export ARCA_ADDR=127.0.0.1:8200
 arca=build/cli/arca
