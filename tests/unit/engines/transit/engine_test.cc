@@ -676,7 +676,9 @@ TEST_F(TransitEngineTest, TamperedSignatureFailsToVerify) {
                                          "arca:v1:" + absl::Base64Escape(raw)));
   // A signature by version 1 does not verify as version 2.
   ASSERT_OK(engine_->RotateKey("sig"));
-  const std::string v1 = *engine_->Sign("sig", "m", {.key_version = 1});
+  CryptoOptions first;
+  first.key_version = 1;
+  const std::string v1 = *engine_->Sign("sig", "m", first);
   EXPECT_TRUE(*engine_->VerifySignature("sig", "m", v1));
   EXPECT_FALSE(*engine_->VerifySignature("sig", "m", WithVersion(v1, 2)));
 }
