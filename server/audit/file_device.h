@@ -17,6 +17,7 @@
 
 namespace arca::audit {
 
+// Where and how a FileDevice writes.
 struct FileDeviceOptions {
   std::string path;
   // Mode of a file the device creates (and forced on an existing regular

@@ -499,26 +499,36 @@ TEST_F(AuditTest, DiskFullIsUnavailable) {
   EXPECT_EQ((*d)->Log(MakeEntry(2)).code(), absl::StatusCode::kUnavailable);
 }
 
+// Opens `path` as an unprivileged user (root ignores file modes) and exits
+// 0 iff Open returned UNAVAILABLE, printing the message for the matcher.
+[[noreturn]] void OpenAsUnprivilegedAndExit(const std::string& path,
+                                            const kms::SecretBytes& salt) {
+  if (geteuid() == 0) {
+    const struct passwd* nobody = getpwnam("nobody");
+    const uid_t uid = nobody != nullptr ? nobody->pw_uid : 65534;
+    const gid_t gid = nobody != nullptr ? nobody->pw_gid : 65534;
+    if (setgid(gid) != 0 || setuid(uid) != 0) _exit(10);
+  }
+  auto d = FileDevice::Open(FileDeviceOptions{path}, salt);
+  if (d.ok()) _exit(11);
+  const std::string msg(d.status().message());
+  fprintf(stderr, "%s\n", msg.c_str());
+  _exit(d.status().code() == absl::StatusCode::kUnavailable ? 0 : 12);
+}
+
 TEST_F(AuditTest, ReadOnlyFileIsUnavailable) {
   WriteEntries(1);
   ASSERT_EQ(chmod(path_.c_str(), 0444), 0);
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
-  // Root ignores file modes: open it as an unprivileged user in a child.
-  EXPECT_EXIT(
-      {
-        if (geteuid() == 0) {
-          const struct passwd* nobody = getpwnam("nobody");
-          const uid_t uid = nobody != nullptr ? nobody->pw_uid : 65534;
-          const gid_t gid = nobody != nullptr ? nobody->pw_gid : 65534;
-          if (setgid(gid) != 0 || setuid(uid) != 0) _exit(10);
-        }
-        auto d = FileDevice::Open(FileDeviceOptions{path_}, salt_);
-        if (d.ok()) _exit(11);
-        const std::string msg(d.status().message());
-        fprintf(stderr, "%s\n", msg.c_str());
-        _exit(d.status().code() == absl::StatusCode::kUnavailable ? 0 : 12);
-      },
-      ::testing::ExitedWithCode(0), "open failed: Permission denied");
+  EXPECT_EXIT(OpenAsUnprivilegedAndExit(path_, salt_),
+              ::testing::ExitedWithCode(0), "open failed: Permission denied");
+}
+
+TEST_F(AuditTest, FileInReadOnlyDirectoryIsUnavailable) {
+  ASSERT_EQ(chmod(dir_.c_str(), 0555), 0);
+  EXPECT_EXIT(OpenAsUnprivilegedAndExit(path_, salt_),
+              ::testing::ExitedWithCode(0), "open failed: Permission denied");
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
 }
 
 TEST_F(AuditTest, DirectoryPathIsUnavailable) {
