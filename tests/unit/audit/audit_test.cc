@@ -1,5 +1,7 @@
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -514,6 +516,47 @@ TEST_F(AuditTest, DiskFullIsUnavailable) {
   const std::string msg(d.status().message());
   fprintf(stderr, "%s\n", msg.c_str());
   _exit(d.status().code() == absl::StatusCode::kUnavailable ? 0 : 12);
+}
+
+// RLIMIT_FSIZE makes write() stop part-way through a line, like a disk
+// filling up: the caller gets UNAVAILABLE and the next write must not chain
+// onto the torn line.
+TEST_F(AuditTest, PartialWriteIsUnavailableAndIsNeverContinued) {
+  auto d = OpenDevice();
+  ASSERT_NE(d, nullptr);
+  ASSERT_TRUE(d->Log(MakeEntry(0)).ok());
+  ASSERT_TRUE(d->Log(MakeEntry(1)).ok());
+  const size_t size = ReadFile(path_).size();
+
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit small = old_limit;
+  small.rlim_cur = size + 100;
+  sighandler_t old_handler = signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  const absl::Status s = d->Log(MakeEntry(2));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  ASSERT_EQ(ReadFile(path_).size(), size + 100);
+
+  ASSERT_TRUE(d->Log(MakeEntry(3)).ok());
+  const std::vector<std::string> lines = ReadLines(path_);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[3].size(), 100u);
+  const VerifyResult r = Verify(path_, salt_);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_line, 4u) << r.reason;
+  auto key = DeriveChainKey(salt_);
+  ASSERT_TRUE(key.ok());
+  auto marker = CheckLine(*key, lines[4]);
+  ASSERT_TRUE(marker.ok()) << marker.status();
+  EXPECT_EQ(marker->type, kChainRestartType);
+  auto entry = CheckLine(*key, lines[5]);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->seq, 2u);
+  EXPECT_EQ(entry->prev_hex, marker->hmac_hex);
+  EXPECT_NE(lines[5].find("req-3"), std::string::npos);
 }
 
 TEST_F(AuditTest, ReadOnlyFileIsUnavailable) {
