@@ -430,7 +430,8 @@ absl::Status Barrier::VerifyUnsealKey(const kms::SecretBytes& unseal_key) {
   return state_->LoadRootKey(unseal_key).status();
 }
 
-absl::Status Barrier::Rekey(const kms::SecretBytes& new_unseal_key) {
+absl::Status Barrier::Rekey(const kms::SecretBytes& new_unseal_key,
+                            std::vector<storage::Mutation> plain_records) {
   RETURN_IF_ERROR(CheckUnsealKey(new_unseal_key));
   State& s = *state_;
   absl::MutexLock lock(&s.mu);
@@ -440,7 +441,14 @@ absl::Status Barrier::Rekey(const kms::SecretBytes& new_unseal_key) {
   ASSIGN_OR_RETURN(
       std::string record,
       SealKeyRecord(*unseal_aead, s.root_key.Reveal(), kRootKeyPath));
-  return backend_->Put(kRootKeyPath, record);
+  for (const storage::Mutation& m : plain_records) {
+    if (m.key == kRootKeyPath || m.key == kKeyringPath) {
+      return absl::InvalidArgumentError("rekey: reserved barrier path");
+    }
+  }
+  plain_records.push_back(
+      storage::Mutation::Put(std::string(kRootKeyPath), std::move(record)));
+  return backend_->Batch(plain_records);
 }
 
 void Barrier::Seal() {

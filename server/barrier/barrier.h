@@ -82,7 +82,11 @@ class Barrier {
 
   // Re-encrypts the root key under `new_unseal_key`. Needs the barrier
   // unsealed. After it returns OK the old unseal key no longer works.
-  absl::Status Rekey(const kms::SecretBytes& new_unseal_key);
+  // `plain_records` (unencrypted, outside the barrier: the seal
+  // configuration) are written in the same atomic batch, so a crash never
+  // leaves a new root key record beside an old share configuration.
+  absl::Status Rekey(const kms::SecretBytes& new_unseal_key,
+                     std::vector<storage::Mutation> plain_records = {});
 
   // Wipes all key material. Idempotent.
   void Seal();

@@ -14,6 +14,33 @@ constexpr std::string_view kSealConfigKey = "core/seal-config";
 constexpr std::string_view kMountTablePath = "core/mounts";
 constexpr std::string_view kRootPolicy = "root";
 
+// Every key under `prefix`, depth first.
+absl::Status CollectKeys(storage::Backend& backend, const std::string& prefix,
+                         std::vector<storage::Mutation>* deletes) {
+  ASSIGN_OR_RETURN(std::vector<std::string> children, backend.List(prefix));
+  for (const std::string& child : children) {
+    if (child.ends_with('/')) {
+      RETURN_IF_ERROR(CollectKeys(backend, prefix + child, deletes));
+    } else {
+      deletes->push_back(storage::Mutation::Delete(prefix + child));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Decodes and adds one share; on bad input the collector starts over, so a
+// stray paste never leaves half a quorum behind.
+absl::Status AddShare(ShareCollector& collector, std::string_view share_text,
+                      int total) {
+  absl::StatusOr<kms::SecretBytes> share = DecodeShare(share_text);
+  absl::Status st =
+      share.ok() ? collector.Add(std::move(*share), total) : share.status();
+  if (st.ok()) return st;
+  collector.Reset();
+  return absl::InvalidArgumentError(
+      absl::StrCat(std::string(st.message()), "; progress was reset"));
+}
+
 absl::Status NotInitialized() {
   return absl::FailedPreconditionError("arca is not initialized");
 }
@@ -81,9 +108,10 @@ absl::StatusOr<InitResult> Core::Init(int shares, int threshold) {
   RETURN_IF_ERROR(ValidateShareConfig(shares, threshold));
   ASSIGN_OR_RETURN(auto existing, LoadSealConfig());
   ASSIGN_OR_RETURN(bool barrier_init, barrier_.Initialized());
-  if (existing.has_value() || barrier_init) {
+  if (existing.has_value()) {
     return absl::FailedPreconditionError("arca is already initialized");
   }
+  if (barrier_init) RETURN_IF_ERROR(DiscardUnfinishedInit());
   ASSIGN_OR_RETURN(SplitKey split, NewSplitKey(shares, threshold));
   RETURN_IF_ERROR(barrier_.Initialize(split.unseal_key));
   RETURN_IF_ERROR(barrier_.Unseal(split.unseal_key));
@@ -116,6 +144,27 @@ absl::StatusOr<InitResult> Core::Init(int shares, int threshold) {
   return result;
 }
 
+// The seal configuration is written last by Init, and shares are handed out
+// only after it lands. A root key without it is an Init cut short by a crash:
+// no one ever held its shares, so its records can go. Secrets under
+// logical/ mean something else removed the configuration; then nothing is
+// deleted.
+absl::Status Core::DiscardUnfinishedInit() {
+  ASSIGN_OR_RETURN(std::vector<std::string> logical,
+                   backend_->List("logical/"));
+  if (!logical.empty()) {
+    return absl::DataLossError(
+        "the seal configuration is missing but secrets are stored; refusing "
+        "to initialize over them");
+  }
+  std::vector<storage::Mutation> deletes;
+  RETURN_IF_ERROR(CollectKeys(*backend_, "barrier/", &deletes));
+  RETURN_IF_ERROR(CollectKeys(*backend_, "core/", &deletes));
+  spdlog::warn("an earlier init did not finish; discarding its {} records",
+               deletes.size());
+  return backend_->Batch(deletes);
+}
+
 absl::StatusOr<SealStatus> Core::GetSealStatus() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(auto config, LoadSealConfig());
@@ -133,9 +182,8 @@ absl::StatusOr<SealStatus> Core::Unseal(std::string_view share_text,
   }
   if (!barrier_.Sealed()) return StatusLocked(config);
 
-  ASSIGN_OR_RETURN(kms::SecretBytes share, DecodeShare(share_text));
   const int total = config->secret_shares();
-  RETURN_IF_ERROR(unseal_shares_.Add(std::move(share), total));
+  RETURN_IF_ERROR(AddShare(unseal_shares_, share_text, total));
   if (unseal_shares_.progress() < config->secret_threshold()) {
     return StatusLocked(config);
   }
@@ -260,9 +308,8 @@ absl::StatusOr<RekeyResult> Core::RekeyUpdate(std::string_view nonce,
   }
   ASSIGN_OR_RETURN(auto config, LoadSealConfig());
   if (!config.has_value()) return NotInitialized();
-  ASSIGN_OR_RETURN(kms::SecretBytes share, DecodeShare(share_text));
   const int total = config->secret_shares();
-  RETURN_IF_ERROR(rekey_->collected.Add(std::move(share), total));
+  RETURN_IF_ERROR(AddShare(rekey_->collected, share_text, total));
 
   RekeyResult result;
   result.required = config->secret_threshold();
@@ -277,11 +324,15 @@ absl::StatusOr<RekeyResult> Core::RekeyUpdate(std::string_view nonce,
   }
   ASSIGN_OR_RETURN(SplitKey split,
                    NewSplitKey(rekey_->shares, rekey_->threshold));
-  RETURN_IF_ERROR(barrier_.Rekey(split.unseal_key));
   SealConfig new_config;
   new_config.set_secret_shares(rekey_->shares);
   new_config.set_secret_threshold(rekey_->threshold);
-  RETURN_IF_ERROR(StoreSealConfig(new_config));
+  // One batch: the new root key record and the new share configuration
+  // land together or not at all.
+  RETURN_IF_ERROR(barrier_.Rekey(
+      split.unseal_key,
+      {storage::Mutation::Put(std::string(kSealConfigKey),
+                              new_config.SerializeAsString())}));
   rekey_.reset();
   result.complete = true;
   result.progress = 0;

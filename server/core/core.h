@@ -100,6 +100,7 @@ class Core {
   Core(std::unique_ptr<storage::Backend> backend, barrier::Options options);
   absl::StatusOr<std::optional<SealConfig>> LoadSealConfig();
   absl::Status StoreSealConfig(const SealConfig& config);
+  absl::Status DiscardUnfinishedInit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After the barrier is unsealed: load tokens and mounts.
   absl::Status PostUnseal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -36,7 +36,7 @@ absl::StatusOr<kms::SecretBytes> DecodeShare(std::string_view text) {
   absl::string_view trimmed = absl::StripAsciiWhitespace(A(text));
   text = std::string_view(trimmed.data(), trimmed.size());
   const auto bad = absl::InvalidArgumentError(
-      "unseal share is not valid base64 or hex of the expected length");
+      "key share is not valid base64 or hex of the expected length");
   std::string raw;
   // Hex first: a 66-digit hex string is also valid base64 of another length.
   if (IsHex(text) && (text.size() == 2 * kUnsealKeySize ||
@@ -90,7 +90,7 @@ absl::Status ShareCollector::Add(kms::SecretBytes share, int shares_total) {
   const size_t want = shares_total == 1 ? kUnsealKeySize : kShamirShareSize;
   if (share.size() != want) {
     return absl::InvalidArgumentError(
-        "unseal share has the wrong length for this server");
+        "key share has the wrong length for this server");
   }
   for (const auto& have : shares_) {
     if (have.Equals(share)) return absl::OkStatus();

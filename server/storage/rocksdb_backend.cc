@@ -42,6 +42,11 @@ rocksdb::Options DbOptions() {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
+  // Every acknowledged write was synced, so only an unacknowledged write can
+  // be torn at the WAL's tail. Corruption anywhere else must stop the open
+  // (DATA_LOSS) instead of silently replaying up to the damaged record.
+  options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   options.write_buffer_size = kWriteBufferBytes;
   options.max_write_buffer_number = 2;
   options.max_background_jobs = 2;

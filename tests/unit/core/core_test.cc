@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/barrier/barrier.h"
 #include "server/storage/in_memory_backend.h"
 
 namespace arca::core {
@@ -216,6 +217,109 @@ TEST_F(CoreTest, KvMountSurvivesSealUnseal) {
   auto secret = (*kv)->Get("a/b");
   ASSERT_TRUE(secret.ok());
   EXPECT_EQ(secret->data.at("k"), "v");
+}
+
+TEST_F(CoreTest, MalformedShareResetsUnsealProgress) {
+  auto init = core_->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  auto st = core_->Unseal(init->shares_base64[0], false);
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->progress, 1u);
+  auto bad = core_->Unseal("not-a-share", false);
+  ASSERT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("progress was reset"));
+  auto now = core_->GetSealStatus();
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->progress, 0u);
+  // The quorum starts over: one more good share alone does not unseal.
+  st = core_->Unseal(init->shares_base64[1], false);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->sealed);
+  EXPECT_EQ(st->progress, 1u);
+}
+
+TEST_F(CoreTest, MalformedShareResetsRekeyProgress) {
+  auto init = core_->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(Submit({init->shares_base64[0], init->shares_base64[1]}).ok());
+  auto rekey = core_->RekeyInit(3, 2);
+  ASSERT_TRUE(rekey.ok());
+  ASSERT_EQ(core_->RekeyUpdate(rekey->nonce, init->shares_base64[0])->progress,
+            1u);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      core_->RekeyUpdate(rekey->nonce, "AAAA").status()));
+  EXPECT_EQ(core_->GetRekeyStatus().progress, 0u);
+}
+
+TEST_F(CoreTest, InitCutShortByACrashCanBeRedone) {
+  // What a crash between the barrier's records and the seal configuration
+  // leaves behind: a root key no one holds shares for.
+  {
+    barrier::Barrier orphan(backend_);
+    kms::SecretBytes lost = kms::SecretBytes::CopyFrom(std::string(32, 'k'));
+    ASSERT_TRUE(orphan.Initialize(lost).ok());
+  }
+  auto status = core_->GetSealStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_FALSE(status->initialized);
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok()) << init.status();
+  auto st = core_->Unseal(init->shares_base64[0], false);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
+}
+
+TEST_F(CoreTest, MissingSealConfigBesideSecretsIsNotReinitialized) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  ASSERT_TRUE((*core_->KvEngine("kv"))->Put("a", {{"k", "v"}}, std::nullopt)
+                  .ok());
+  ASSERT_TRUE(core_->Seal().ok());
+  ASSERT_TRUE(backend_->Delete("core/seal-config").ok());
+  EXPECT_TRUE(absl::IsDataLoss(core_->Init(1, 1).status()));
+  // Nothing was deleted: the stored secret records are still there.
+  auto logical = backend_->List("logical/");
+  ASSERT_TRUE(logical.ok());
+  EXPECT_FALSE(logical->empty());
+}
+
+// A backend whose batches fail, as a crash or full disk would make them.
+class FailingBatchBackend : public storage::InMemoryBackend {
+ public:
+  absl::Status Batch(const std::vector<storage::Mutation>& m) override {
+    if (fail) return absl::UnavailableError("disk full");
+    return InMemoryBackend::Batch(m);
+  }
+  bool fail = false;
+};
+
+TEST(CoreRekeyTest, FailedRekeyWriteKeepsOldSharesWorking) {
+  auto owned = std::make_unique<FailingBatchBackend>();
+  FailingBatchBackend* backend = owned.get();
+  auto core = Core::Open(std::move(owned));
+  ASSERT_TRUE(core.ok());
+  auto init = (*core)->Init(3, 2);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE((*core)->Unseal(init->shares_base64[0], false).ok());
+  ASSERT_TRUE((*core)->Unseal(init->shares_base64[1], false).ok());
+  auto rekey = (*core)->RekeyInit(5, 3);
+  ASSERT_TRUE(rekey.ok());
+  ASSERT_TRUE((*core)->RekeyUpdate(rekey->nonce, init->shares_base64[0]).ok());
+  backend->fail = true;
+  EXPECT_FALSE(
+      (*core)->RekeyUpdate(rekey->nonce, init->shares_base64[1]).ok());
+  backend->fail = false;
+  ASSERT_TRUE((*core)->Seal().ok());
+  auto status = (*core)->GetSealStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->secret_shares, 3u);
+  EXPECT_EQ(status->secret_threshold, 2u);
+  ASSERT_TRUE((*core)->Unseal(init->shares_base64[2], false).ok());
+  auto st = (*core)->Unseal(init->shares_base64[1], false);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_FALSE(st->sealed);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include "server/storage/rocksdb_backend.h"
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -40,6 +42,43 @@ TEST(RocksDbBackendTest, AcknowledgedWritesSurviveCloseAndReopen) {
   auto listed = (*db)->List("batch/");
   ASSERT_TRUE(listed.ok());
   EXPECT_THAT(*listed, ElementsAre("1", "2"));
+}
+
+// The write-ahead log holding `dir`'s unflushed writes.
+std::filesystem::path WalFile(const std::string& dir) {
+  std::filesystem::path found;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log") found = e.path();
+  }
+  return found;
+}
+
+TEST(RocksDbBackendTest, CorruptionInsideTheWalRefusesToOpen) {
+  testing::TempDir dir;
+  {
+    auto db = RocksDbBackend::Open(dir.path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE((*db)->Put(absl::StrCat("k", i), std::string(100, 'v')).ok());
+    }
+  }
+  std::filesystem::path wal = WalFile(dir.path());
+  ASSERT_FALSE(wal.empty()) << "writes were expected to be only in the WAL";
+  const auto size = std::filesystem::file_size(wal);
+  ASSERT_GT(size, 10000u);
+  {
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(size / 2);
+    char c = 0;
+    f.read(&c, 1);
+    c ^= 0x5a;
+    f.seekp(size / 2);
+    f.write(&c, 1);
+  }
+  // Replaying up to the damage would drop acknowledged writes silently.
+  auto reopened = RocksDbBackend::Open(dir.path());
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_TRUE(absl::IsDataLoss(reopened.status())) << reopened.status();
 }
 
 TEST(RocksDbBackendTest, OpenOfUnusablePathFails) {
