@@ -1,6 +1,10 @@
 #include "cli/app.h"
 
 #include <algorithm>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "cli/context.h"
@@ -8,6 +12,46 @@
 #include "cli/output.h"
 
 namespace arca::cli {
+namespace {
+
+void CollectNames(CLI::App* app, std::set<std::string>* names) {
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) {
+    names->insert(sub->get_name());
+    CollectNames(sub, names);
+  }
+}
+
+// CLI11's parse errors quote the offending arguments, and a mistyped command
+// line may hold a share or token. Only option and subcommand names survive.
+std::string RedactArguments(std::string message,
+                            const std::vector<std::string>& args,
+                            CLI::App& app) {
+  std::set<std::string> names;
+  CollectNames(&app, &names);
+  std::vector<std::string> values;
+  for (const std::string& arg : args) {
+    std::string value = arg;
+    if (arg.starts_with("-")) {
+      const size_t eq = arg.find('=');
+      if (eq == std::string::npos) continue;
+      value = arg.substr(eq + 1);
+    }
+    if (value.size() >= 4 && !names.contains(value)) values.push_back(value);
+  }
+  // Longest first, so a value inside another is not half-replaced.
+  std::sort(values.begin(), values.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const std::string& v : values) {
+    for (size_t at = message.find(v); at != std::string::npos;
+         at = message.find(v, at)) {
+      message.replace(at, v.size(), "<redacted>");
+      at += 10;
+    }
+  }
+  return message;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Context::Connect() const {
   ClientOptions options;
@@ -56,7 +100,10 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e, *io.out, *io.err);
+    std::ostringstream out, err;
+    const int rc = app.exit(e, out, err);
+    *io.out << out.str() << std::flush;
+    *io.err << RedactArguments(err.str(), args, app) << std::flush;
     return rc == 0 ? kExitOk : kExitError;
   }
   if (!ctx.action) {

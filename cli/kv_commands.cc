@@ -347,7 +347,8 @@ void AddKvCommands(CLI::App& app, Context& ctx) {
         ->required();
     args->cas_opt = cmd->add_option(
         "--cas", args->cas,
-        "Write only if the current version is N (0: only if new)");
+        "Write only if the current version is N (0: only if new)")
+        ->check(CLI::NonNegativeNumber);
     AddMount(cmd, &args->common);
     cmd->callback(
         [c, args] { c->action = [c, args] { return RunPut(*c, *args); }; });

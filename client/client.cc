@@ -65,7 +65,7 @@ Client::~Client() {
 }
 
 absl::Status Client::Call(
-    Auth auth,
+    Auth auth, Retry retry_mode,
     const std::function<grpc::Status(grpc::ClientContext*)>& attempt) const {
   absl::Status status;
   for (int retry = 0;; ++retry) {
@@ -77,7 +77,7 @@ absl::Status Client::Call(
     }
     status = FromGrpcStatus(attempt(&context));
     if (status.ok() || !IsRetryable(status) ||
-        retry >= options_.retry.max_retries) {
+        retry_mode == Retry::kOnce || retry >= options_.retry.max_retries) {
       return status;
     }
     absl::SleepFor(BackoffDelay(options_.retry, retry));
@@ -85,9 +85,10 @@ absl::Status Client::Call(
 }
 
 template <typename Response, typename Fn>
-absl::StatusOr<Response> Client::Invoke(Auth auth, Fn fn) const {
+absl::StatusOr<Response> Client::Invoke(Auth auth, Retry retry,
+                                        Fn fn) const {
   Response response;
-  absl::Status status = Call(auth, [&](grpc::ClientContext* context) {
+  absl::Status status = Call(auth, retry, [&](grpc::ClientContext* context) {
     response.Clear();
     return fn(context, &response);
   });
@@ -95,36 +96,42 @@ absl::StatusOr<Response> Client::Invoke(Auth auth, Fn fn) const {
   return response;
 }
 
-// One line per RPC: which stub method, and whether it carries the token.
-#define ARCA_CLIENT_RPC(Method, Stub, Rpc, Req, Resp, AuthMode)       \
-  absl::StatusOr<v1::Resp> Client::Method(const v1::Req& request) {   \
-    return Invoke<v1::Resp>(                                          \
-        AuthMode, [&](grpc::ClientContext* context, v1::Resp* resp) { \
-          return Stub->Rpc(context, request, resp);                   \
-        });                                                           \
+// One line per RPC: which stub method, whether it carries the token, and
+// whether it may be retried.
+#define ARCA_CLIENT_RPC_R(Method, Stub, Rpc, Req, Resp, AuthMode, RetryMode) \
+  absl::StatusOr<v1::Resp> Client::Method(const v1::Req& request) {          \
+    return Invoke<v1::Resp>(                                                 \
+        AuthMode, RetryMode,                                                 \
+        [&](grpc::ClientContext* context, v1::Resp* resp) {                  \
+          return Stub->Rpc(context, request, resp);                          \
+        });                                                                  \
   }
+#define ARCA_CLIENT_RPC(Method, Stub, Rpc, Req, Resp, AuthMode) \
+  ARCA_CLIENT_RPC_R(Method, Stub, Rpc, Req, Resp, AuthMode, Retry::kIdempotent)
+#define ARCA_CLIENT_RPC_ONCE(Method, Stub, Rpc, Req, Resp, AuthMode) \
+  ARCA_CLIENT_RPC_R(Method, Stub, Rpc, Req, Resp, AuthMode, Retry::kOnce)
 
-ARCA_CLIENT_RPC(Init, sys_, Init, InitRequest, InitResponse, Auth::kNone)
+ARCA_CLIENT_RPC_ONCE(Init, sys_, Init, InitRequest, InitResponse, Auth::kNone)
 ARCA_CLIENT_RPC(SealStatus, sys_, SealStatus, SealStatusRequest,
                 SealStatusResponse, Auth::kNone)
 ARCA_CLIENT_RPC(Unseal, sys_, Unseal, UnsealRequest, SealStatusResponse,
                 Auth::kNone)
 ARCA_CLIENT_RPC(Seal, sys_, Seal, SealRequest, SealResponse, Auth::kToken)
-ARCA_CLIENT_RPC(Rotate, sys_, Rotate, RotateRequest, KeyStatusResponse,
+ARCA_CLIENT_RPC_ONCE(Rotate, sys_, Rotate, RotateRequest, KeyStatusResponse,
                 Auth::kToken)
 ARCA_CLIENT_RPC(KeyStatus, sys_, KeyStatus, KeyStatusRequest, KeyStatusResponse,
                 Auth::kToken)
-ARCA_CLIENT_RPC(RekeyInit, sys_, RekeyInit, RekeyInitRequest,
+ARCA_CLIENT_RPC_ONCE(RekeyInit, sys_, RekeyInit, RekeyInitRequest,
                 RekeyStatusResponse, Auth::kNone)
 ARCA_CLIENT_RPC(RekeyStatus, sys_, RekeyStatus, RekeyStatusRequest,
                 RekeyStatusResponse, Auth::kNone)
-ARCA_CLIENT_RPC(RekeyUpdate, sys_, RekeyUpdate, RekeyUpdateRequest,
+ARCA_CLIENT_RPC_ONCE(RekeyUpdate, sys_, RekeyUpdate, RekeyUpdateRequest,
                 RekeyUpdateResponse, Auth::kNone)
 ARCA_CLIENT_RPC(RekeyCancel, sys_, RekeyCancel, RekeyCancelRequest,
                 RekeyCancelResponse, Auth::kNone)
 
 ARCA_CLIENT_RPC(KvGet, kv_, Get, KvGetRequest, KvGetResponse, Auth::kToken)
-ARCA_CLIENT_RPC(KvPut, kv_, Put, KvPutRequest, KvPutResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(KvPut, kv_, Put, KvPutRequest, KvPutResponse, Auth::kToken)
 ARCA_CLIENT_RPC(KvList, kv_, List, KvListRequest, KvListResponse, Auth::kToken)
 ARCA_CLIENT_RPC(KvDelete, kv_, Delete, KvDeleteRequest, KvDeleteResponse,
                 Auth::kToken)

@@ -95,16 +95,20 @@ class Client {
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
   // seal-status, rekey) never see it, so it is not exposed needlessly.
   enum class Auth { kNone, kToken };
+  // Whether a failed attempt may be repeated. UNAVAILABLE can arrive after
+  // the server acted (the connection dropped before the answer); repeating
+  // Init, RekeyUpdate or a KV put would then lose shares or write twice.
+  enum class Retry { kIdempotent, kOnce };
 
   Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
 
   // Runs `attempt` (one RPC on a fresh ClientContext) under the retry policy.
   absl::Status Call(
-      Auth auth,
+      Auth auth, Retry retry,
       const std::function<grpc::Status(grpc::ClientContext*)>& attempt) const;
 
   template <typename Response, typename Fn>
-  absl::StatusOr<Response> Invoke(Auth auth, Fn fn) const;
+  absl::StatusOr<Response> Invoke(Auth auth, Retry retry, Fn fn) const;
 
   ClientOptions options_;  // not modified after construction
   std::shared_ptr<grpc::Channel> channel_;

@@ -1,6 +1,10 @@
 #include "server/storage/rocksdb_backend.h"
 
+#include <sys/statvfs.h>
+
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -64,16 +68,33 @@ rocksdb::Options DbOptions() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbBackend>> RocksDbBackend::Open(
-    const std::string& dir) {
+    const std::string& dir, Options options) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(DbOptions(), dir, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (absl::Status s = FromRocksDb(status, "open"); !s.ok()) return s;
-  return std::unique_ptr<RocksDbBackend>(new RocksDbBackend(std::move(db)));
+  return std::unique_ptr<RocksDbBackend>(
+      new RocksDbBackend(std::move(db), dir, options));
 }
 
-RocksDbBackend::RocksDbBackend(std::unique_ptr<rocksdb::DB> db)
-    : db_(std::move(db)) {}
+RocksDbBackend::RocksDbBackend(std::unique_ptr<rocksdb::DB> db,
+                               std::string dir, Options options)
+    : db_(std::move(db)), dir_(std::move(dir)), options_(options) {}
+
+absl::Status RocksDbBackend::CheckFreeSpace(size_t write_bytes,
+                                            std::string_view operation) const {
+  struct statvfs fs;
+  if (::statvfs(dir_.c_str(), &fs) != 0) return absl::OkStatus();
+  const uint64_t free_bytes =
+      static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+  if (free_bytes >= options_.min_free_bytes + 2 * write_bytes) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "storage ", std::string(operation), " refused: disk full (",
+      free_bytes >> 20, " MiB free, ", options_.min_free_bytes >> 20,
+      " MiB kept in reserve)"));
+}
 
 RocksDbBackend::~RocksDbBackend() {
   if (db_ != nullptr) {
@@ -96,13 +117,23 @@ absl::StatusOr<std::optional<std::string>> RocksDbBackend::Get(
 
 absl::Status RocksDbBackend::Put(std::string_view key, std::string_view value) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  return FromRocksDb(db_->Put(SyncedWrite(), ToSlice(key), ToSlice(value)),
-                     "put");
+  rocksdb::WriteBatch batch;
+  if (absl::Status s = FromRocksDb(batch.Put(ToSlice(key), ToSlice(value)),
+                                   "put");
+      !s.ok()) {
+    return s;
+  }
+  return Write(&batch, "put");
 }
 
 absl::Status RocksDbBackend::Delete(std::string_view key) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  return FromRocksDb(db_->Delete(SyncedWrite(), ToSlice(key)), "delete");
+  rocksdb::WriteBatch batch;
+  if (absl::Status s = FromRocksDb(batch.Delete(ToSlice(key)), "delete");
+      !s.ok()) {
+    return s;
+  }
+  return Write(&batch, "delete");
 }
 
 absl::StatusOr<std::vector<std::string>> RocksDbBackend::List(
@@ -141,7 +172,29 @@ absl::Status RocksDbBackend::Batch(const std::vector<Mutation>& mutations) {
                                  : batch.Delete(ToSlice(m.key));
     if (absl::Status s = FromRocksDb(status, "batch"); !s.ok()) return s;
   }
-  return FromRocksDb(db_->Write(SyncedWrite(), &batch), "batch");
+  return Write(&batch, "batch");
+}
+
+absl::Status RocksDbBackend::Write(rocksdb::WriteBatch* batch,
+                                   std::string_view operation) {
+  if (absl::Status s = CheckFreeSpace(batch->GetDataSize(), operation);
+      !s.ok()) {
+    return s;
+  }
+  if (write_failed_.load(std::memory_order_acquire)) {
+    absl::MutexLock lock(&resume_mu_);
+    if (write_failed_.load(std::memory_order_relaxed)) {
+      if (absl::Status s = FromRocksDb(db_->Resume(), operation); !s.ok()) {
+        return s;
+      }
+      write_failed_.store(false, std::memory_order_release);
+    }
+  }
+  rocksdb::Status status = db_->Write(SyncedWrite(), batch);
+  if (status.IsIOError() || status.IsNoSpace()) {
+    write_failed_.store(true, std::memory_order_release);
+  }
+  return FromRocksDb(status, operation);
 }
 
 }  // namespace arca::storage

@@ -1,13 +1,17 @@
 #ifndef ARCA_SERVER_STORAGE_ROCKSDB_BACKEND_H_
 #define ARCA_SERVER_STORAGE_ROCKSDB_BACKEND_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+
+#include "absl/synchronization/mutex.h"
 
 #include "server/storage/backend.h"
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
 }
 
 namespace arca::storage {
@@ -17,11 +21,27 @@ namespace arca::storage {
 // before it is acknowledged; RocksDB's group commit batches concurrent
 // writers into one fsync. rocksdb::Status is converted to absl::Status here
 // and nowhere else. Thread-safe.
+//
+// A failed write (full disk, I/O error) puts RocksDB in a read-only error
+// state. Reads keep working; the next write first asks RocksDB to resume, so
+// writes succeed again once space is freed, without a restart.
 class RocksDbBackend : public Backend {
  public:
+  struct Options {
+    // Writes are refused (UNAVAILABLE, "disk full") while the filesystem has
+    // less free space than this plus the write itself. RocksDB is not let
+    // near ENOSPC: memtable flushes need room, and Debian's build asserts on
+    // some write-after-I/O-error paths.
+    uint64_t min_free_bytes = 64ull << 20;
+  };
+
   // Opens (creating if missing) the database in `dir`.
   static absl::StatusOr<std::unique_ptr<RocksDbBackend>> Open(
-      const std::string& dir);
+      const std::string& dir, Options options);
+  static absl::StatusOr<std::unique_ptr<RocksDbBackend>> Open(
+      const std::string& dir) {
+    return Open(dir, Options());
+  }
   ~RocksDbBackend() override;
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
@@ -32,8 +52,17 @@ class RocksDbBackend : public Backend {
   absl::Status Batch(const std::vector<Mutation>& mutations) override;
 
  private:
-  explicit RocksDbBackend(std::unique_ptr<rocksdb::DB> db);
+  RocksDbBackend(std::unique_ptr<rocksdb::DB> db, std::string dir,
+                 Options options);
+  absl::Status Write(rocksdb::WriteBatch* batch, std::string_view operation);
+  absl::Status CheckFreeSpace(size_t write_bytes,
+                              std::string_view operation) const;
+
   std::unique_ptr<rocksdb::DB> db_;
+  const std::string dir_;
+  const Options options_;
+  absl::Mutex resume_mu_;
+  std::atomic<bool> write_failed_{false};
 };
 
 }  // namespace arca::storage

@@ -321,6 +321,29 @@ TEST_F(ArcaCliTest, UnsealRefusesAShareOnTheCommandLine) {
   EXPECT_THAT(fake_.unseal_keys, IsEmpty());
 }
 
+TEST_F(ArcaCliTest, ParseErrorsDoNotEchoArgumentValues) {
+  const std::string canary = "arca.s.CANARYtokenValue42";
+  for (const std::vector<std::string>& argv :
+       std::vector<std::vector<std::string>>{
+           {"operator", "unseal", "--reset=" + canary},
+           {"operator", "status", canary},
+           {"kv", "get", "a", "--token", canary},
+           {"kv", "put", "a", "k=v", "--cas", canary}}) {
+    Result r = Run(argv);
+    EXPECT_NE(r.rc, 0) << argv.back();
+    EXPECT_THAT(r.err, Not(HasSubstr(canary))) << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr(canary))) << r.out;
+  }
+}
+
+TEST_F(ArcaCliTest, NegativeCasIsRejectedBeforeAnyRequest) {
+  Unseal();
+  Result r = Run({"kv", "put", "a", "k=v", "--cas", "-1"});
+  EXPECT_NE(r.rc, 0);
+  absl::MutexLock l(&fake_.mu);
+  EXPECT_THAT(fake_.puts, IsEmpty());
+}
+
 TEST_F(ArcaCliTest, UnsealWithNoShareOnStdinIsAnError) {
   Result r = Run({"operator", "unseal"}, "\n\n");
   EXPECT_EQ(r.rc, 1);

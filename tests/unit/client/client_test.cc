@@ -60,6 +60,13 @@ class FakeSys final : public v1::SysService::Service {
     return grpc::Status::OK;
   }
 
+  // Always UNAVAILABLE, as if the connection dropped after the server acted.
+  grpc::Status Init(grpc::ServerContext*, const v1::InitRequest*,
+                    v1::InitResponse*) override {
+    ++calls;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset");
+  }
+
   grpc::Status Seal(grpc::ServerContext* context, const v1::SealRequest*,
                     v1::SealResponse*) override {
     ++calls;
@@ -158,6 +165,17 @@ TEST_F(ClientTest, ZeroRetriesMakesExactlyOneAttempt) {
   auto client = NewClient(options);
   EXPECT_EQ(client->SealStatus().status().code(),
             absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sys_.calls, 1);
+}
+
+TEST_F(ClientTest, NonIdempotentInitIsNeverRetried) {
+  auto client = NewClient(Options());
+  v1::InitRequest request;
+  request.set_secret_shares(1);
+  request.set_secret_threshold(1);
+  EXPECT_EQ(client->Init(request).status().code(),
+            absl::StatusCode::kUnavailable);
+  // A second Init would find the server initialized and the shares lost.
   EXPECT_EQ(sys_.calls, 1);
 }
 

@@ -81,6 +81,26 @@ TEST(RocksDbBackendTest, CorruptionInsideTheWalRefusesToOpen) {
   EXPECT_TRUE(absl::IsDataLoss(reopened.status())) << reopened.status();
 }
 
+TEST(RocksDbBackendTest, WritesAreRefusedBelowTheFreeSpaceReserveReadsWork) {
+  testing::TempDir dir;
+  {
+    auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 0});
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Put("kept", "value").ok());
+  }
+  // A reserve larger than any disk: every write is "disk full".
+  auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 1ull << 62});
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::Status put = (*db)->Put("new", "value");
+  EXPECT_TRUE(absl::IsUnavailable(put)) << put;
+  EXPECT_THAT(std::string(put.message()), HasSubstr("disk full"));
+  EXPECT_TRUE(absl::IsUnavailable((*db)->Delete("kept")));
+  EXPECT_TRUE(
+      absl::IsUnavailable((*db)->Batch({Mutation::Put("b", "v")})));
+  EXPECT_THAT(*(*db)->Get("kept"), Optional(std::string("value")));
+  EXPECT_EQ(*(*db)->Get("new"), std::nullopt);
+}
+
 TEST(RocksDbBackendTest, OpenOfUnusablePathFails) {
   testing::TempDir dir;
   // A regular file where the database directory should be.
