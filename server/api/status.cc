@@ -17,7 +17,8 @@ std::string BearerToken(const grpc::CallbackServerContext* context) {
   if (it == md.end()) return "";
   absl::string_view value(it->second.data(), it->second.size());
   constexpr absl::string_view kBearer = "Bearer ";
-  if (!absl::StartsWith(value, kBearer)) return "";
+  // The auth scheme is case-insensitive (RFC 9110 §11.1).
+  if (!absl::StartsWithIgnoreCase(value, kBearer)) return "";
   value.remove_prefix(kBearer.size());
   return std::string(value);
 }
