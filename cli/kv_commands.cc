@@ -4,10 +4,12 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/context.h"
 #include "cli/errors.h"
@@ -70,7 +72,20 @@ struct PutArgs {
 int RunPut(const Context& ctx, PutArgs& args) {
   ValueSources sources = RealValueSources();
   std::istream* in = ctx.io.in;
-  sources.read_stdin = [in]() -> absl::StatusOr<std::string> {
+  std::ostream* prompt_out = ctx.io.err;
+  const bool tty = ctx.io.stdin_is_tty;
+  sources.read_stdin = [in, prompt_out, tty]() -> absl::StatusOr<std::string> {
+    if (tty) {
+      // Typed at a terminal: one hidden line without its newline, rather
+      // than echoing the secret and waiting silently for end of input.
+      std::optional<std::string> value =
+          NewPromptShareSource(*in, *prompt_out, "Value (input hidden): ", 1)
+              ->Next();
+      if (!value.has_value()) {
+        return absl::InvalidArgumentError("no value was entered");
+      }
+      return *std::move(value);
+    }
     std::string all((std::istreambuf_iterator<char>(*in)),
                     std::istreambuf_iterator<char>());
     if (in->bad()) {
@@ -348,7 +363,14 @@ void AddKvCommands(CLI::App& app, Context& ctx) {
     args->cas_opt = cmd->add_option(
         "--cas", args->cas,
         "Write only if the current version is N (0: only if new)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+              uint64_t n = 0;
+              return absl::SimpleAtoi(v, &n) && !v.empty() && v[0] != '-'
+                         ? ""
+                         : "--cas must be a version number (0, 1, 2, ...)";
+            },
+            "N"));
     AddMount(cmd, &args->common);
     cmd->callback(
         [c, args] { c->action = [c, args] { return RunPut(*c, *args); }; });

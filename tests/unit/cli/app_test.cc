@@ -262,13 +262,13 @@ class ArcaCliTest : public ::testing::Test {
   std::string Address() const { return absl::StrCat("127.0.0.1:", port_); }
 
   Result Run(std::vector<std::string> args, const std::string& stdin_text = "",
-             bool with_address = true) {
+             bool with_address = true, bool stdin_is_tty = false) {
     if (with_address) {
       args.insert(args.begin(), {"--address", Address()});
     }
     std::istringstream in(stdin_text);
     std::ostringstream out, err;
-    Io io{&in, &out, &err, /*stdin_is_tty=*/false, /*stdout_is_tty=*/false};
+    Io io{&in, &out, &err, stdin_is_tty, /*stdout_is_tty=*/false};
     const int rc = RunArca(args, io);
     return Result{rc, out.str(), err.str()};
   }
@@ -340,8 +340,31 @@ TEST_F(ArcaCliTest, NegativeCasIsRejectedBeforeAnyRequest) {
   Unseal();
   Result r = Run({"kv", "put", "a", "k=v", "--cas", "-1"});
   EXPECT_NE(r.rc, 0);
+  EXPECT_THAT(r.err, HasSubstr("--cas must be a version number"));
+  EXPECT_LT(r.err.size(), 200u);  // no 300-digit range in the message
   absl::MutexLock l(&fake_.mu);
   EXPECT_THAT(fake_.puts, IsEmpty());
+}
+
+TEST_F(ArcaCliTest, KvPutDashAtATerminalPromptsAndDropsTheNewline) {
+  Unseal();
+  Result r = Run({"kv", "put", "app/db", "password=-"}, "typed-secret\n",
+                 /*with_address=*/true, /*stdin_is_tty=*/true);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Value (input hidden): "));
+  EXPECT_THAT(r.err, Not(HasSubstr("typed-secret")));
+  absl::MutexLock l(&fake_.mu);
+  ASSERT_EQ(fake_.puts.size(), 1u);
+  EXPECT_EQ(fake_.puts[0].data().at("password"), "typed-secret");
+}
+
+TEST_F(ArcaCliTest, KvPutDashFromAPipeKeepsEveryByte) {
+  Unseal();
+  Result r = Run({"kv", "put", "app/db", "password=-"}, "piped\n");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  absl::MutexLock l(&fake_.mu);
+  ASSERT_EQ(fake_.puts.size(), 1u);
+  EXPECT_EQ(fake_.puts[0].data().at("password"), "piped\n");
 }
 
 TEST_F(ArcaCliTest, UnsealWithNoShareOnStdinIsAnError) {
