@@ -781,10 +781,13 @@ TEST_F(TransitEngineTest, EncryptAndDecryptStayCorrectDuringRotations) {
   engine_ = NewEngine(o);
   ASSERT_OK(engine_->CreateKey("k", {}));
   std::atomic<int> failures{0};
-  std::atomic<bool> stop{false};
+  std::atomic<int> rotations{0};
   std::vector<std::thread> workers;
   for (int t = 0; t < 3; ++t) {
     workers.emplace_back([&, t] {
+      // Start once the key has rotated, so encryption always overlaps
+      // rotation even when the scheduler runs the rotator late.
+      while (rotations.load() == 0) std::this_thread::yield();
       for (int i = 0; i < 300; ++i) {
         const std::string pt = absl::StrCat(t, "-", i);
         auto enc = engine_->Encrypt("k", pt, {});
@@ -798,12 +801,12 @@ TEST_F(TransitEngineTest, EncryptAndDecryptStayCorrectDuringRotations) {
     });
   }
   std::thread rotator([&] {
-    for (int i = 0; i < 20 && !stop; ++i) {
+    for (int i = 0; i < 20; ++i) {
       if (!engine_->RotateKey("k").ok()) ++failures;
+      ++rotations;
     }
   });
   for (auto& w : workers) w.join();
-  stop = true;
   rotator.join();
   EXPECT_EQ(failures.load(), 0);
   auto info = engine_->ReadKey("k");
