@@ -44,6 +44,7 @@ void ToProto(const tk::TransformationInfo& t, v1::TokenizeTransformation* out) {
   out->set_name(t.name);
   out->set_type(std::string(tk::TransformationTypeName(t.options.type)));
   out->set_template_(t.options.template_name);
+  out->set_alphabet(t.options.alphabet);
   if (t.options.type == tk::TransformationType::kFpe) {
     out->set_tweak_source(std::string(tk::TweakSourceName(t.options.tweak_source)));
   }
@@ -145,6 +146,7 @@ grpc::ServerUnaryReactor* TokenizeService::CreateTransformation(
     tk::TransformationOptions o;
     ASSIGN_OR_RETURN(o.type, tk::ParseTransformationType(req->type()));
     o.template_name = req->template_();
+    o.alphabet = req->alphabet();
     ASSIGN_OR_RETURN(o.tweak_source, tk::ParseTweakSource(req->tweak_source()));
     ASSIGN_OR_RETURN(o.luhn, tk::ParseLuhnMode(req->luhn()));
     o.convergent = req->convergent();

@@ -471,7 +471,9 @@ struct Engine::Impl {
     o.ttl_ms = r.ttl_ms();
     o.allow_ff3_1 = r.allow_ff3_1();
     o.mask_character = r.mask_character().empty() ? '*' : r.mask_character()[0];
+    o.alphabet = r.alphabet();
     ASSIGN_OR_RETURN(TemplateInfo ti, LoadTemplate(r.template_name()));
+    if (!o.alphabet.empty()) ti.alphabet = o.alphabet;
     ASSIGN_OR_RETURN(c->tmpl, Compile(ti));
     const uint32_t radix =
         static_cast<uint32_t>(c->tmpl->alphabet.chars.size());
@@ -1054,6 +1056,7 @@ absl::StatusOr<TransformationInfo> Engine::CreateTransformation(
     return absl::InvalidArgumentError("luhn does not apply to masking");
   }
   ASSIGN_OR_RETURN(TemplateInfo ti, impl_->LoadTemplate(o.template_name));
+  if (!o.alphabet.empty()) ti.alphabet = o.alphabet;
   ASSIGN_OR_RETURN(auto tmpl, Impl::Compile(ti));
   if (o.luhn != LuhnMode::kNone && tmpl->alphabet.chars != kNumeric) {
     return absl::InvalidArgumentError(
@@ -1078,6 +1081,7 @@ absl::StatusOr<TransformationInfo> Engine::CreateTransformation(
   r.set_name(std::string(name));
   r.set_type(static_cast<uint32_t>(o.type));
   r.set_template_name(o.template_name);
+  r.set_alphabet(o.alphabet);
   r.set_tweak_source(static_cast<uint32_t>(o.tweak_source));
   r.set_luhn(static_cast<uint32_t>(o.luhn));
   r.set_convergent(o.convergent);

@@ -61,6 +61,8 @@ struct TemplateInfo {
 struct TransformationOptions {
   TransformationType type = TransformationType::kFpe;
   std::string template_name;  // required
+  // Overrides the template's alphabet (same syntax); "" keeps it.
+  std::string alphabet;
   TweakSource tweak_source = TweakSource::kInternal;
   LuhnMode luhn = LuhnMode::kNone;
   bool convergent = false;  // tokenization only

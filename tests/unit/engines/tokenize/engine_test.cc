@@ -255,6 +255,22 @@ TEST_F(TokenizeEngineTest, CustomTemplateWithCustomAlphabetRoundTrips) {
   EXPECT_EQ(DecodeToken("acct", r.token)->value, "ACCT-00C0FFEE");
 }
 
+TEST_F(TokenizeEngineTest, TransformationAlphabetOverridesTheTemplates) {
+  ASSERT_OK(engine_->CreateTemplate(
+      "acct", {R"(ACCT-(\w{8}))", "alphanumeric"}));
+  TransformationOptions o = Fpe("acct");
+  o.alphabet = "numeric";
+  Create("digits", o);
+  const EncodeResult r = MustEncode("digits", "ACCT-12345678");
+  for (char c : r.token.substr(5)) EXPECT_TRUE(isdigit(c)) << r.token;
+  EXPECT_EQ(DecodeToken("digits", r.token)->value, "ACCT-12345678");
+  EncodeItem item;
+  item.value = "ACCT-1234567X";
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      engine_->Encode("digits", "digits", item).status()));
+  EXPECT_EQ(engine_->ReadTransformation("digits")->options.alphabet, "numeric");
+}
+
 TEST_F(TokenizeEngineTest, BadTemplatesAreRefused) {
   EXPECT_TRUE(absl::IsInvalidArgument(
       engine_->CreateTemplate("t", {"(\\d{6}", "numeric"}).status()));
