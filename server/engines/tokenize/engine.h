@@ -163,6 +163,9 @@ struct Options {
 // Luhn (numeric alphabets; the check runs over all digits of the value):
 //   preserve   FF1 is cycle-walked within the input's class (Luhn-valid or
 //              not), so the class is kept and decode walks back the same way.
+//              Like any format-preserving permutation it has fixed points:
+//              for a 16-digit `pan` (6 digits transformed, 10^5 of them
+//              Luhn-valid) about one value in 10^5 is its own token.
 //   invalidate the input must pass Luhn; it is cycle-walked within the
 //              valid class, then the last transformed digit is changed so
 //              the Luhn sum becomes 1 mod 10 (a bijection onto that class):
