@@ -327,6 +327,39 @@ int RunStream(const Context& ctx, Op op, const StreamArgs& a) {
   });
 }
 
+// `lookup`: one Lookup call per stdin line, one output line each.
+int RunLookup(const Context& ctx, const StreamArgs& a) {
+  return WithClient(ctx, [&](Client& client) {
+    int failed = 0;
+    std::string raw;
+    while (std::getline(*ctx.io.in, raw)) {
+      if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+      v1::TokenizeLookupRequest req;
+      req.set_mount(a.mount);
+      req.set_role(a.role);
+      req.set_transformation(a.transformation);
+      req.set_value(raw);
+      Wipe(raw);
+      auto r = client.TokenizeLookup(req);
+      Wipe(*req.mutable_value());
+      if (r.ok()) {
+        *ctx.io.out << (ctx.json() ? JsonLine(*r) : r->token()) << "\n";
+      } else if (absl::IsNotFound(r.status()) ||
+                 absl::IsInvalidArgument(r.status())) {
+        *ctx.io.out << ItemError(static_cast<int>(r.status().code()),
+                                 std::string(r.status().message()))
+                    << "\n";
+        ++failed;
+      } else {
+        return ctx.Fail(r.status());
+      }
+      *ctx.io.out << std::flush;
+    }
+    Wipe(raw);
+    return failed == 0 ? kExitOk : kExitError;
+  });
+}
+
 void AddMountOption(CLI::App* cmd, std::string* mount) {
   cmd->add_option("--mount", *mount, "Tokenize engine mount")
       ->capture_default_str();
@@ -565,6 +598,18 @@ void AddTokenizeCommands(CLI::App& app, Context& ctx) {
     const Op op = s.op;
     cmd->callback([c, a, op] {
       c->action = [c, a, op] { return RunStream(*c, op, *a); };
+    });
+  }
+  {
+    auto a = std::make_shared<StreamArgs>();
+    CLI::App* cmd = tk->add_subcommand(
+        "lookup", "Print the live token of each stdin value (convergent only)");
+    cmd->add_option("role", a->role, "Role")->required();
+    cmd->add_option("--transformation", a->transformation, "Transformation")
+        ->required();
+    AddMountOption(cmd, &a->mount);
+    cmd->callback([c, a] {
+      c->action = [c, a] { return RunLookup(*c, *a); };
     });
   }
 }

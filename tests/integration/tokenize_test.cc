@@ -233,6 +233,11 @@ TEST_F(TokenizeTest, ConvergentVaultedTransformationGivesEqualTokens) {
   CliResult d = Cli({"tokenize", "decode", "vault", "--transformation", "vault"},
                     tokens[0] + "\n" + tokens[1] + "\n");
   EXPECT_EQ(d.out, pans[0] + "\n" + pans[1] + "\n");
+  const std::string unseen = GeneratePans(1, 8)[0];
+  CliResult l = Cli({"tokenize", "lookup", "vault", "--transformation", "vault"},
+                    pans[1] + "\n" + unseen + "\n");
+  EXPECT_EQ(l.exit_code, 1);
+  EXPECT_EQ(l.out, tokens[1] + "\nerror: NOT_FOUND: token not found\n");
 }
 
 TEST_F(TokenizeTest, ConcurrentEncodesOfTenThousandDistinctValuesNeverCollide) {
