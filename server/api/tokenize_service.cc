@@ -14,23 +14,19 @@ using core::Capability;
 using engines::tokenize::Engine;
 namespace tk = engines::tokenize;
 
-std::string_view MountOf(const std::string& mount) {
-  return mount.empty() ? std::string_view("tokenize") : std::string_view(mount);
+std::string_view MountOf(std::string_view mount) {
+  return mount.empty() ? std::string_view("tokenize") : mount;
 }
 
-// Authorizes `<mount>/<area>[/<name>][/<suffix>]` and returns the mount's
-// engine. The only authorization call of every handler.
+// Authorizes the RPC's resource path and returns the mount's engine. The
+// only authorization call of every handler.
 absl::StatusOr<std::shared_ptr<Engine>> Prepare(
     core::Core* core, grpc::CallbackServerContext* ctx, const std::string& mount,
     std::string_view area, std::string_view name, Capability cap,
     std::string_view suffix = "") {
-  std::string_view m = MountOf(mount);
-  std::string resource;
-  resource.append(m).append("/").append(area);
-  if (!name.empty()) resource.append("/").append(name);
-  if (!suffix.empty()) resource.append("/").append(suffix);
-  RETURN_IF_ERROR(core->Authorize(BearerToken(ctx), resource, cap));
-  return core->TokenizeEngine(m);
+  RETURN_IF_ERROR(core->Authorize(
+      BearerToken(ctx), TokenizeResourcePath(mount, area, name, suffix), cap));
+  return core->TokenizeEngine(MountOf(mount));
 }
 
 void ToProto(const tk::TemplateInfo& t, v1::TokenizeTemplate* out) {
@@ -87,6 +83,16 @@ void SetStatus(const absl::Status& s, Result* out) {
 }
 
 }  // namespace
+
+std::string TokenizeResourcePath(std::string_view mount, std::string_view area,
+                                 std::string_view name,
+                                 std::string_view suffix) {
+  std::string resource;
+  resource.append(MountOf(mount)).append("/").append(area);
+  if (!name.empty()) resource.append("/").append(name);
+  if (!suffix.empty()) resource.append("/").append(suffix);
+  return resource;
+}
 
 grpc::ServerUnaryReactor* TokenizeService::CreateTemplate(
     grpc::CallbackServerContext* ctx,

@@ -1,10 +1,19 @@
 #ifndef ARCA_SERVER_API_TOKENIZE_SERVICE_H_
 #define ARCA_SERVER_API_TOKENIZE_SERVICE_H_
 
+#include <string>
+#include <string_view>
+
 #include "arca/v1/tokenize.grpc.pb.h"
 #include "server/core/core.h"
 
 namespace arca::api {
+
+// The resource path a TokenizeService RPC authorizes (tokenize.proto):
+// "<mount>/<area>[/<name>][/<suffix>]", mount "" meaning "tokenize".
+std::string TokenizeResourcePath(std::string_view mount, std::string_view area,
+                                 std::string_view name,
+                                 std::string_view suffix = "");
 
 // gRPC adapter for arca.v1.TokenizeService: authorizes the resource path
 // named in tokenize.proto (one call at the top of each handler), then calls

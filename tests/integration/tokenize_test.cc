@@ -1,5 +1,9 @@
 // Tokenization end to end: a real arcad with RocksDB on disk, driven through
 // the client library (bulk traffic, batch RPCs) and the real `arca` CLI.
+// Not here yet: "decode without the decode capability is PERMISSION_DENIED"
+// needs tokens with policies, which arrive with the request pipeline; the
+// resource paths it relies on are checked against the ACL in
+// tests/unit/api/tokenize_paths_test.cc.
 
 #include <signal.h>
 
