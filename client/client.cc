@@ -56,7 +56,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       sys_(v1::SysService::NewStub(channel_)),
-      kv_(v1::KvService::NewStub(channel_)) {}
+      kv_(v1::KvService::NewStub(channel_)),
+      tokenize_(v1::TokenizeService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -145,6 +146,43 @@ ARCA_CLIENT_RPC(KvPutMetadata, kv_, PutMetadata, KvPutMetadataRequest,
                 KvPutMetadataResponse, Auth::kToken)
 ARCA_CLIENT_RPC(KvDeleteMetadata, kv_, DeleteMetadata, KvDeleteMetadataRequest,
                 KvDeleteMetadataResponse, Auth::kToken)
+
+#define ARCA_TOKENIZE_RPC(Rpc, Req, Resp) \
+  ARCA_CLIENT_RPC(Tokenize##Rpc, tokenize_, Rpc, Req, Resp, Auth::kToken)
+#define ARCA_TOKENIZE_RPC_ONCE(Rpc, Req, Resp) \
+  ARCA_CLIENT_RPC_ONCE(Tokenize##Rpc, tokenize_, Rpc, Req, Resp, Auth::kToken)
+ARCA_TOKENIZE_RPC_ONCE(CreateTemplate, TokenizeCreateTemplateRequest,
+                       TokenizeTemplate)
+ARCA_TOKENIZE_RPC(ReadTemplate, TokenizeNameRequest, TokenizeTemplate)
+ARCA_TOKENIZE_RPC(ListTemplates, TokenizeListRequest, TokenizeListResponse)
+ARCA_TOKENIZE_RPC(DeleteTemplate, TokenizeNameRequest, TokenizeDeleteResponse)
+ARCA_TOKENIZE_RPC_ONCE(CreateTransformation,
+                       TokenizeCreateTransformationRequest,
+                       TokenizeTransformation)
+ARCA_TOKENIZE_RPC(ReadTransformation, TokenizeNameRequest,
+                  TokenizeTransformation)
+ARCA_TOKENIZE_RPC(ListTransformations, TokenizeListRequest,
+                  TokenizeListResponse)
+ARCA_TOKENIZE_RPC(DeleteTransformation, TokenizeNameRequest,
+                  TokenizeDeleteResponse)
+ARCA_TOKENIZE_RPC_ONCE(RotateTransformation, TokenizeNameRequest,
+                       TokenizeTransformation)
+ARCA_TOKENIZE_RPC(WriteRole, TokenizeWriteRoleRequest, TokenizeRole)
+ARCA_TOKENIZE_RPC(ReadRole, TokenizeNameRequest, TokenizeRole)
+ARCA_TOKENIZE_RPC(ListRoles, TokenizeListRequest, TokenizeListResponse)
+ARCA_TOKENIZE_RPC(DeleteRole, TokenizeNameRequest, TokenizeDeleteResponse)
+ARCA_TOKENIZE_RPC_ONCE(Encode, TokenizeEncodeRequest, TokenizeEncodeResponse)
+ARCA_TOKENIZE_RPC_ONCE(BatchEncode, TokenizeBatchEncodeRequest,
+                       TokenizeBatchEncodeResponse)
+ARCA_TOKENIZE_RPC(Decode, TokenizeDecodeRequest, TokenizeDecodeResponse)
+ARCA_TOKENIZE_RPC(BatchDecode, TokenizeBatchDecodeRequest,
+                  TokenizeBatchDecodeResponse)
+ARCA_TOKENIZE_RPC(Validate, TokenizeDecodeRequest, TokenizeValidateResponse)
+ARCA_TOKENIZE_RPC(BatchValidate, TokenizeBatchDecodeRequest,
+                  TokenizeBatchValidateResponse)
+ARCA_TOKENIZE_RPC(Lookup, TokenizeLookupRequest, TokenizeLookupResponse)
+#undef ARCA_TOKENIZE_RPC
+#undef ARCA_TOKENIZE_RPC_ONCE
 
 #undef ARCA_CLIENT_RPC
 

@@ -12,6 +12,8 @@
 #include "arca/v1/kv.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
+#include "arca/v1/tokenize.grpc.pb.h"
+#include "arca/v1/tokenize.pb.h"
 #include "client/retry.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -37,8 +39,8 @@ struct ClientOptions {
   // and key (mTLS) will be added here.
 };
 
-// Client is the C++ API of arcad: one method per RPC of SysService and
-// KvService, each returning the response proto or an absl::Status with the
+// Client is the C++ API of arcad: one method per RPC of SysService,
+// KvService and TokenizeService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -91,6 +93,51 @@ class Client {
   absl::StatusOr<v1::KvDeleteMetadataResponse> KvDeleteMetadata(
       const v1::KvDeleteMetadataRequest& request);
 
+  // TokenizeService (see proto/arca/v1/tokenize.proto). An empty `mount` is
+  // the server's "tokenize". Creates, rotation and encodes are not retried
+  // (a vaulted encode repeated after a lost answer would mint a second
+  // token); the rest are.
+  absl::StatusOr<v1::TokenizeTemplate> TokenizeCreateTemplate(
+      const v1::TokenizeCreateTemplateRequest& request);
+  absl::StatusOr<v1::TokenizeTemplate> TokenizeReadTemplate(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeListResponse> TokenizeListTemplates(
+      const v1::TokenizeListRequest& request);
+  absl::StatusOr<v1::TokenizeDeleteResponse> TokenizeDeleteTemplate(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeTransformation> TokenizeCreateTransformation(
+      const v1::TokenizeCreateTransformationRequest& request);
+  absl::StatusOr<v1::TokenizeTransformation> TokenizeReadTransformation(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeListResponse> TokenizeListTransformations(
+      const v1::TokenizeListRequest& request);
+  absl::StatusOr<v1::TokenizeDeleteResponse> TokenizeDeleteTransformation(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeTransformation> TokenizeRotateTransformation(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeRole> TokenizeWriteRole(
+      const v1::TokenizeWriteRoleRequest& request);
+  absl::StatusOr<v1::TokenizeRole> TokenizeReadRole(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeListResponse> TokenizeListRoles(
+      const v1::TokenizeListRequest& request);
+  absl::StatusOr<v1::TokenizeDeleteResponse> TokenizeDeleteRole(
+      const v1::TokenizeNameRequest& request);
+  absl::StatusOr<v1::TokenizeEncodeResponse> TokenizeEncode(
+      const v1::TokenizeEncodeRequest& request);
+  absl::StatusOr<v1::TokenizeBatchEncodeResponse> TokenizeBatchEncode(
+      const v1::TokenizeBatchEncodeRequest& request);
+  absl::StatusOr<v1::TokenizeDecodeResponse> TokenizeDecode(
+      const v1::TokenizeDecodeRequest& request);
+  absl::StatusOr<v1::TokenizeBatchDecodeResponse> TokenizeBatchDecode(
+      const v1::TokenizeBatchDecodeRequest& request);
+  absl::StatusOr<v1::TokenizeValidateResponse> TokenizeValidate(
+      const v1::TokenizeDecodeRequest& request);
+  absl::StatusOr<v1::TokenizeBatchValidateResponse> TokenizeBatchValidate(
+      const v1::TokenizeBatchDecodeRequest& request);
+  absl::StatusOr<v1::TokenizeLookupResponse> TokenizeLookup(
+      const v1::TokenizeLookupRequest& request);
+
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
   // seal-status, rekey) never see it, so it is not exposed needlessly.
@@ -114,6 +161,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SysService::Stub> sys_;
   std::unique_ptr<v1::KvService::Stub> kv_;
+  std::unique_ptr<v1::TokenizeService::Stub> tokenize_;
 };
 
 }  // namespace arca

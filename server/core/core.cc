@@ -14,6 +14,24 @@ constexpr std::string_view kSealConfigKey = "core/seal-config";
 constexpr std::string_view kMountTablePath = "core/mounts";
 constexpr std::string_view kRootPolicy = "root";
 
+// The mounts every server has: kv at "kv", tokenize at "tokenize". Adds
+// those missing from `table` (a data dir from before a mount type existed);
+// returns whether it added any.
+bool AddDefaultMounts(MountTable& table) {
+  bool added = false;
+  for (const std::string_view type : {"kv", "tokenize"}) {
+    bool present = false;
+    for (const Mount& m : table.mounts()) present |= m.path() == type;
+    if (present) continue;
+    Mount* m = table.add_mounts();
+    m->set_path(std::string(type));
+    m->set_type(std::string(type));
+    m->set_uuid(absl::BytesToHexString(kms::RandomString(16)));
+    added = true;
+  }
+  return added;
+}
+
 // Every key under `prefix`, depth first.
 absl::Status CollectKeys(storage::Backend& backend, const std::string& prefix,
                          std::vector<storage::Mutation>* deletes) {
@@ -122,10 +140,7 @@ absl::StatusOr<InitResult> Core::Init(int shares, int threshold) {
     ASSIGN_OR_RETURN(result.root_token,
                      tokens_.Create({std::string(kRootPolicy)}));
     MountTable table;
-    Mount* kv = table.add_mounts();
-    kv->set_path("kv");
-    kv->set_type("kv");
-    kv->set_uuid(absl::BytesToHexString(kms::RandomString(16)));
+    AddDefaultMounts(table);
     RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
     SealConfig config;
     config.set_secret_shares(shares);
@@ -214,15 +229,23 @@ absl::Status Core::PostUnseal() {
   if (!table.ParseFromString(*raw)) {
     return absl::DataLossError("mount table is corrupt");
   }
+  if (AddDefaultMounts(table)) {
+    RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
+  }
   absl::MutexLock lock(&mounts_mu_);
   kv_mounts_.clear();
+  tokenize_mounts_.clear();
   for (const Mount& m : table.mounts()) {
-    if (m.type() != "kv") {
+    barrier::View view(&barrier_, absl::StrCat("logical/", m.uuid(), "/"));
+    if (m.type() == "kv") {
+      kv_mounts_[m.path()] = std::make_shared<engines::kv::Engine>(view);
+    } else if (m.type() == "tokenize") {
+      tokenize_mounts_[m.path()] =
+          std::make_shared<engines::tokenize::Engine>(view);
+    } else {
       return absl::DataLossError(
           absl::StrCat("mount ", m.path(), " has unknown type"));
     }
-    kv_mounts_[m.path()] = std::make_shared<engines::kv::Engine>(
-        barrier::View(&barrier_, absl::StrCat("logical/", m.uuid(), "/")));
   }
   return absl::OkStatus();
 }
@@ -231,6 +254,9 @@ void Core::PreSeal() {
   {
     absl::MutexLock lock(&mounts_mu_);
     kv_mounts_.clear();
+    // Engines still held by in-flight calls lose their keys now.
+    for (auto& [path, engine] : tokenize_mounts_) engine->DropCache();
+    tokenize_mounts_.clear();
   }
   tokens_.Clear();
   unseal_shares_.Reset();
@@ -380,6 +406,17 @@ absl::StatusOr<std::shared_ptr<engines::kv::Engine>> Core::KvEngine(
   auto it = kv_mounts_.find(std::string(mount));
   if (it == kv_mounts_.end()) {
     return absl::NotFoundError("no kv engine is mounted at that path");
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> Core::TokenizeEngine(
+    std::string_view mount) {
+  if (barrier_.Sealed()) return barrier::SealedError();
+  absl::MutexLock lock(&mounts_mu_);
+  auto it = tokenize_mounts_.find(std::string(mount));
+  if (it == tokenize_mounts_.end()) {
+    return absl::NotFoundError("no tokenize engine is mounted at that path");
   }
   return it->second;
 }

@@ -16,6 +16,7 @@
 #include "server/core/shares.h"
 #include "server/core/token_store.h"
 #include "server/engines/kv/engine.h"
+#include "server/engines/tokenize/engine.h"
 #include "server/storage/backend.h"
 
 namespace arca::core {
@@ -95,6 +96,9 @@ class Core {
   // The KV engine mounted at `mount`; NOT_FOUND if there is none.
   absl::StatusOr<std::shared_ptr<engines::kv::Engine>> KvEngine(
       std::string_view mount);
+  // The tokenize engine mounted at `mount`; NOT_FOUND if there is none.
+  absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> TokenizeEngine(
+      std::string_view mount);
 
  private:
   Core(std::unique_ptr<storage::Backend> backend, barrier::Options options);
@@ -124,6 +128,8 @@ class Core {
   absl::Mutex mounts_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<engines::kv::Engine>>
       kv_mounts_ ABSL_GUARDED_BY(mounts_mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<engines::tokenize::Engine>>
+      tokenize_mounts_ ABSL_GUARDED_BY(mounts_mu_);
 };
 
 }  // namespace arca::core

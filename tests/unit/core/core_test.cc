@@ -322,5 +322,67 @@ TEST(CoreRekeyTest, FailedRekeyWriteKeepsOldSharesWorking) {
   EXPECT_FALSE(st->sealed);
 }
 
+TEST_F(CoreTest, TokenizeIsMountedAtInitAndKeepsTokensAcrossSeal) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto tk = core_->TokenizeEngine("tokenize");
+  ASSERT_TRUE(tk.ok()) << tk.status();
+  engines::tokenize::TransformationOptions o;
+  o.type = engines::tokenize::TransformationType::kTokenization;
+  o.template_name = "ssn";
+  ASSERT_TRUE((*tk)->CreateTransformation("t", o).ok());
+  ASSERT_TRUE((*tk)->WriteRole("r", {"t"}).ok());
+  engines::tokenize::EncodeItem item;
+  item.value = "123-45-6789";
+  auto token = (*tk)->Encode("r", "t", item);
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(core_->Seal().ok());
+  EXPECT_TRUE(absl::IsUnavailable(core_->TokenizeEngine("tokenize").status()));
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  tk = core_->TokenizeEngine("tokenize");
+  ASSERT_TRUE(tk.ok());
+  engines::tokenize::DecodeItem d;
+  d.value = token->token;
+  auto value = (*tk)->Decode("r", "t", d);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->value, "123-45-6789");
+}
+
+TEST_F(CoreTest, TokenizeIsAddedAtUnsealToADataDirThatPredatesIt) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  // Rewrite the mount table as an older server left it: kv only.
+  std::string key;
+  ASSERT_TRUE(absl::Base64Unescape(init->shares_base64[0], &key));
+  {
+    barrier::Barrier barrier(backend_);
+    ASSERT_TRUE(barrier.Unseal(kms::SecretBytes::CopyFrom(key)).ok());
+    auto raw = barrier.Get("core/mounts");
+    ASSERT_TRUE(raw.ok() && raw->has_value());
+    MountTable table;
+    ASSERT_TRUE(table.ParseFromString(**raw));
+    MountTable old;
+    for (const Mount& m : table.mounts()) {
+      if (m.type() == "kv") *old.add_mounts() = m;
+    }
+    ASSERT_EQ(old.mounts_size(), 1);
+    ASSERT_TRUE(barrier.Put("core/mounts", old.SerializeAsString()).ok());
+    barrier.Seal();
+  }
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  EXPECT_TRUE(core_->KvEngine("kv").ok());
+  EXPECT_TRUE(core_->TokenizeEngine("tokenize").ok());
+  // The added mount is persisted: its View stays the same after a reseal.
+  auto tk = core_->TokenizeEngine("tokenize");
+  engines::tokenize::TransformationOptions o;
+  o.template_name = "pan";
+  ASSERT_TRUE((*tk)->CreateTransformation("f", o).ok());
+  ASSERT_TRUE(core_->Seal().ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  EXPECT_TRUE(
+      (*core_->TokenizeEngine("tokenize"))->ReadTransformation("f").ok());
+}
+
 }  // namespace
 }  // namespace arca::core
