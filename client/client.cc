@@ -42,8 +42,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::New(ClientOptions options) {
     return absl::InvalidArgumentError(
         "token contains characters that are not printable ASCII");
   }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+      ChannelCredentials(options.address, options.transport, options.tls);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments args;
+  if (!options.tls.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls.server_name);
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+      grpc::CreateCustomChannel(options.address, *creds, args);
   if (channel == nullptr) {
     return absl::InternalError(
         absl::StrCat("cannot create a channel to ", options.address));
@@ -60,8 +67,9 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
-  std::string& token = options_.token;
-  if (!token.empty()) explicit_bzero(token.data(), token.size());
+  for (std::string* secret : {&options_.token, &options_.tls.client_key_pem}) {
+    if (!secret->empty()) explicit_bzero(secret->data(), secret->size());
+  }
 }
 
 absl::Status Client::Call(

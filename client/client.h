@@ -13,6 +13,7 @@
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
 #include "client/retry.h"
+#include "client/transport.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 
@@ -23,7 +24,8 @@ inline constexpr char kDefaultAddress[] = "127.0.0.1:8200";
 
 // How to reach arcad and how patient to be with it.
 struct ClientOptions {
-  // gRPC target, e.g. "127.0.0.1:8200" or "dns:///arca.internal:8200".
+  // gRPC target, e.g. "127.0.0.1:8200", "dns:///arca.internal:8200" or
+  // "unix:/run/arca/arcad.sock".
   std::string address = kDefaultAddress;
   // Token sent as `authorization: Bearer <token>` on authenticated RPCs.
   // When empty and `token_from_environment` is true, New() looks it up with
@@ -33,8 +35,11 @@ struct ClientOptions {
   // Deadline of each attempt of each RPC.
   absl::Duration deadline = absl::Seconds(30);
   RetryPolicy retry;
-  // Transport security: plaintext for now. CA certificate, client certificate
-  // and key (mTLS) will be added here.
+  // Transport security. With kAuto a configured CA or client certificate
+  // means TLS, a loopback or unix target without them means plaintext (the
+  // dev server), and any other target means TLS with the system trust store.
+  Transport transport = Transport::kAuto;
+  TlsConfig tls;
 };
 
 // Client is the C++ API of arcad: one method per RPC of SysService and
