@@ -48,6 +48,8 @@ struct Context {
 // Registers `arca operator ...` and `arca kv ...` under `app`.
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
+// Registers `arca login ...` and `arca auth approle|kubernetes ...`.
+void AddLoginCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -63,7 +63,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       sys_(v1::SysService::NewStub(channel_)),
-      kv_(v1::KvService::NewStub(channel_)) {}
+      kv_(v1::KvService::NewStub(channel_)),
+      login_(v1::LoginService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -153,6 +154,40 @@ ARCA_CLIENT_RPC(KvPutMetadata, kv_, PutMetadata, KvPutMetadataRequest,
                 KvPutMetadataResponse, Auth::kToken)
 ARCA_CLIENT_RPC(KvDeleteMetadata, kv_, DeleteMetadata, KvDeleteMetadataRequest,
                 KvDeleteMetadataResponse, Auth::kToken)
+
+ARCA_CLIENT_RPC_ONCE(AppRoleLogin, login_, AppRoleLogin, AppRoleLoginRequest,
+                     LoginResponse, Auth::kNone)
+ARCA_CLIENT_RPC_ONCE(KubernetesLogin, login_, KubernetesLogin,
+                     KubernetesLoginRequest, LoginResponse, Auth::kNone)
+ARCA_CLIENT_RPC(AppRoleWriteRole, login_, AppRoleWriteRole,
+                AppRoleWriteRoleRequest, AppRoleRole, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleReadRole, login_, AppRoleReadRole, AppRoleRoleRequest,
+                AppRoleRole, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleListRoles, login_, AppRoleListRoles,
+                AppRoleListRolesRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleDeleteRole, login_, AppRoleDeleteRole,
+                AppRoleRoleRequest, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(AppRoleGenerateSecretId, login_, AppRoleGenerateSecretId,
+                     AppRoleGenerateSecretIdRequest, AppRoleSecretIdResponse,
+                     Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleListSecretIds, login_, AppRoleListSecretIds,
+                AppRoleRoleRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleLookupSecretId, login_, AppRoleLookupSecretId,
+                AppRoleAccessorRequest, AppRoleSecretIdInfo, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleDestroySecretId, login_, AppRoleDestroySecretId,
+                AppRoleAccessorRequest, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesWriteConfig, login_, KubernetesWriteConfig,
+                KubernetesConfig, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesReadConfig, login_, KubernetesReadConfig,
+                KubernetesReadConfigRequest, KubernetesConfig, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesWriteRole, login_, KubernetesWriteRole,
+                KubernetesRole, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesReadRole, login_, KubernetesReadRole,
+                KubernetesRoleRequest, KubernetesRole, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesListRoles, login_, KubernetesListRoles,
+                KubernetesListRolesRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesDeleteRole, login_, KubernetesDeleteRole,
+                KubernetesRoleRequest, LoginEmpty, Auth::kToken)
 
 #undef ARCA_CLIENT_RPC
 

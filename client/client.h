@@ -10,6 +10,8 @@
 #include "absl/time/time.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "arca/v1/kv.pb.h"
+#include "arca/v1/login.grpc.pb.h"
+#include "arca/v1/login.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
 #include "client/retry.h"
@@ -96,6 +98,41 @@ class Client {
   absl::StatusOr<v1::KvDeleteMetadataResponse> KvDeleteMetadata(
       const v1::KvDeleteMetadataRequest& request);
 
+  // LoginService (see proto/arca/v1/login.proto). Logins send no token and
+  // are never retried (a single-use secret_id would be spent twice).
+  absl::StatusOr<v1::LoginResponse> AppRoleLogin(
+      const v1::AppRoleLoginRequest& request);
+  absl::StatusOr<v1::LoginResponse> KubernetesLogin(
+      const v1::KubernetesLoginRequest& request);
+  absl::StatusOr<v1::AppRoleRole> AppRoleWriteRole(
+      const v1::AppRoleWriteRoleRequest& request);
+  absl::StatusOr<v1::AppRoleRole> AppRoleReadRole(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::NameList> AppRoleListRoles(
+      const v1::AppRoleListRolesRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> AppRoleDeleteRole(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::AppRoleSecretIdResponse> AppRoleGenerateSecretId(
+      const v1::AppRoleGenerateSecretIdRequest& request);
+  absl::StatusOr<v1::NameList> AppRoleListSecretIds(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::AppRoleSecretIdInfo> AppRoleLookupSecretId(
+      const v1::AppRoleAccessorRequest& request);
+  absl::StatusOr<v1::LoginEmpty> AppRoleDestroySecretId(
+      const v1::AppRoleAccessorRequest& request);
+  absl::StatusOr<v1::LoginEmpty> KubernetesWriteConfig(
+      const v1::KubernetesConfig& request);
+  absl::StatusOr<v1::KubernetesConfig> KubernetesReadConfig(
+      const v1::KubernetesReadConfigRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> KubernetesWriteRole(
+      const v1::KubernetesRole& request);
+  absl::StatusOr<v1::KubernetesRole> KubernetesReadRole(
+      const v1::KubernetesRoleRequest& request);
+  absl::StatusOr<v1::NameList> KubernetesListRoles(
+      const v1::KubernetesListRolesRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> KubernetesDeleteRole(
+      const v1::KubernetesRoleRequest& request);
+
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
   // seal-status, rekey) never see it, so it is not exposed needlessly.
@@ -119,6 +156,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SysService::Stub> sys_;
   std::unique_ptr<v1::KvService::Stub> kv_;
+  std::unique_ptr<v1::LoginService::Stub> login_;
 };
 
 }  // namespace arca

@@ -70,10 +70,12 @@ struct ApiServer::Services {
   PeerRateLimiter limiter;
   SysService sys;
   KvService kv;
+  std::unique_ptr<LoginService> login;
 };
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
-    core::Core* core, const ServerOptions& options) {
+    core::Core* core, const ServerOptions& options,
+    std::optional<LoginMethods> login) {
   if (!options.tls.has_value()) {
     if (!options.allow_plaintext) {
       return absl::InvalidArgumentError(
@@ -120,6 +122,12 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->services_->sys);
   builder.RegisterService(&server->services_->kv);
+  if (login.has_value()) {
+    if (login->limiter == nullptr) login->limiter = &server->services_->limiter;
+    server->services_->login =
+        std::make_unique<LoginService>(*std::move(login));
+    builder.RegisterService(server->services_->login.get());
+  }
   // The socket is created with the process umask; arcad sets 077 at start so
   // it is never reachable by others, and the chmod below makes it exactly
   // 0600 (owner read/write, no execute bit).

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "kms/secret_bytes.h"
+#include "server/api/login_service.h"
 #include "server/api/rate_limiter.h"
 #include "server/core/core.h"
 
@@ -49,8 +50,11 @@ class ApiServer {
  public:
   // INVALID_ARGUMENT for a refused configuration (plaintext off loopback,
   // bad max message size), UNAVAILABLE if a listener cannot be bound.
+  // With `login`, LoginService is served too (its limiter defaults to the
+  // one of the unauthenticated sys RPCs).
   static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
-      core::Core* core, const ServerOptions& options);
+      core::Core* core, const ServerOptions& options,
+      std::optional<LoginMethods> login = std::nullopt);
   ~ApiServer();
 
   // The TCP port actually bound (useful with port 0).
