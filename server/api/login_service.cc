@@ -75,10 +75,7 @@ absl::Status LoginService::Issue(const auth::LoginGrant& grant,
   resp->set_token(std::string(token.token.Reveal()));
   resp->set_accessor(token.accessor);
   for (const std::string& p : grant.policies) resp->add_policies(p);
-  if (token.expiry != absl::InfiniteFuture()) {
-    resp->set_ttl_seconds(
-        absl::ToInt64Seconds(token.expiry - absl::Now()) + 1);
-  }
+  resp->set_ttl_seconds(absl::ToInt64Seconds(token.ttl));
   resp->mutable_metadata()->insert(grant.metadata.begin(),
                                    grant.metadata.end());
   return absl::OkStatus();

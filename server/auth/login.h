@@ -32,7 +32,7 @@ struct LoginGrant {
 struct IssuedToken {
   kms::SecretBytes token;
   std::string accessor;
-  absl::Time expiry;
+  absl::Duration ttl = absl::ZeroDuration();  // 0: does not expire
 };
 
 // LoginIssuer turns a LoginGrant into a real token (an orphan token: logins

@@ -43,7 +43,7 @@ class FakeIssuer : public auth::LoginIssuer {
     token.token = kms::SecretBytes::CopyFrom(
         absl::StrCat("arca.s.login-", grants_.size()));
     token.accessor = absl::StrCat("accessor-", grants_.size());
-    token.expiry = absl::Now() + absl::Hours(1);
+    token.ttl = grant.ttl;
     return token;
   }
   std::vector<auth::LoginGrant> grants() {
@@ -154,6 +154,7 @@ TEST_F(LoginServiceTest, AppRoleFromRoleWriteToSingleUseLoginThroughTheCli) {
   auto token = nlohmann::json::parse(login.out);
   EXPECT_EQ(token["token"], "arca.s.login-1");
   EXPECT_EQ(token["policies"], nlohmann::json::array({"deploy"}));
+  EXPECT_EQ(token["ttl_seconds"], "600");  // int64 as a JSON string
   ASSERT_EQ(issuer_.grants().size(), 1u);
   EXPECT_EQ(issuer_.grants()[0].ttl, absl::Minutes(10));
   EXPECT_EQ(issuer_.grants()[0].metadata.at("secret_id_accessor"), accessor);
