@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,20 @@ TempDir::~TempDir() {
   std::error_code ec;
   fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
   fs::remove_all(path_, ec);
+}
+
+bool CanLockMemory() {
+  static const bool can = [] {
+    pid_t child = fork();
+    if (child == 0) {
+      // Only async-signal-safe calls in the child of a threaded process.
+      _exit(mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return can;
 }
 
 int FreePort() {
@@ -112,6 +127,7 @@ bool Arcad::Start(std::vector<std::string> extra_args) {
   } else {
     args.push_back("--insecure-plaintext");
   }
+  if (!CanLockMemory()) args.push_back("--disable-mlock");
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

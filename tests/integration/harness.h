@@ -27,6 +27,11 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// True if a process like this one may lock all its memory (CAP_IPC_LOCK or
+// an unlimited RLIMIT_MEMLOCK), probed once in a forked child. When false,
+// Arcad::Start adds --disable-mlock, since arcad would refuse to start.
+bool CanLockMemory();
+
 // Returns a loopback TCP port that was free a moment ago.
 int FreePort();
 
@@ -58,6 +63,7 @@ class Arcad {
   bool Start(std::vector<std::string> extra_args = {});
   void Kill(int signal);  // sends `signal` and reaps the process
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string address() const;
   std::string Log() const;  // stdout + stderr so far
 
