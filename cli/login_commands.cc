@@ -97,10 +97,12 @@ void AddLoginApprole(CLI::App& login, Context& ctx) {
   cmd->add_option("--role-id", *role_id, "The role's role_id")->required();
   cmd->callback([&ctx, role_id] {
     ctx.action = [&ctx, role_id] {
-      std::string line;
-      std::getline(*ctx.io.in, line);
-      std::string secret_id(absl::StripAsciiWhitespace(line));
-      Wipe(line);
+      // A no-echo prompt at a terminal, else the first non-empty line.
+      std::unique_ptr<ShareSource> source =
+          ctx.io.stdin_is_tty
+              ? NewPromptShareSource(*ctx.io.in, *ctx.io.err, "secret_id: ", 1)
+              : NewLineShareSource(*ctx.io.in);
+      std::string secret_id = source->Next().value_or("");
       if (secret_id.empty()) {
         return ctx.Fail(absl::InvalidArgumentError(
             "no secret_id on standard input (it is never taken from the "

@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -109,12 +110,14 @@ PkeyPtr FromData(const char* type, OSSL_PARAM_BLD* bld) {
       EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) !=
           1) {
+    ERR_clear_error();
     return nullptr;
   }
   PkeyPtr pkey(raw);
   // fromdata does not check that an EC point is on the curve.
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (check == nullptr || EVP_PKEY_public_check(check.get()) != 1) {
+    ERR_clear_error();
     return nullptr;
   }
   return pkey;
@@ -152,7 +155,10 @@ absl::StatusOr<PkeyPtr> RsaFromJwk(const nlohmann::json& jwk) {
     return absl::InvalidArgumentError("bad RSA JWK");
   }
   PkeyPtr pkey = FromData("RSA", bld.get());
-  if (pkey == nullptr) return absl::InvalidArgumentError("bad RSA JWK");
+  if (pkey == nullptr) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("bad RSA JWK");
+  }
   return pkey;
 }
 
@@ -221,11 +227,16 @@ bool VerifyWithKey(const JwtKeySet::Key& key, std::string_view signed_data,
                            key.pkey) != 1) {
     return false;
   }
-  return EVP_DigestVerify(
-             ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-             signature.size(),
-             reinterpret_cast<const unsigned char*>(signed_data.data()),
-             signed_data.size()) == 1;
+  const bool ok =
+      EVP_DigestVerify(
+          ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+          signature.size(),
+          reinterpret_cast<const unsigned char*>(signed_data.data()),
+          signed_data.size()) == 1;
+  // A failed verification leaves errors queued on this thread; they belong
+  // to no later OpenSSL call.
+  if (!ok) ERR_clear_error();
+  return ok;
 }
 
 // --- JSON ------------------------------------------------------------------
@@ -396,6 +407,7 @@ absl::StatusOr<JwtKeySet> JwtKeySet::FromPem(std::string_view pem) {
           "\"; only PUBLIC KEY and CERTIFICATE blocks are accepted"));
     }
     if (pkey == nullptr) {
+      ERR_clear_error();
       return absl::InvalidArgumentError(
           absl::StrCat("PEM block ", block, " does not parse"));
     }
@@ -406,6 +418,8 @@ absl::StatusOr<JwtKeySet> JwtKeySet::FromPem(std::string_view pem) {
     }
     set.keys_.push_back(*std::move(key));
   }
+  // The loop ends on a "no start line" error; do not leave it queued.
+  ERR_clear_error();
   if (set.keys_.empty()) {
     return absl::InvalidArgumentError("no PEM public key found");
   }

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -317,6 +318,20 @@ TEST(JwtKeySetTest, JwksRefusesOffCurvePointsAndMismatchedAlg) {
   EXPECT_FALSE(JwtKeySet::FromJwks(R"({"keys": [{"kty": "oct", "k": "AA"}]})")
                    .ok());
   EXPECT_FALSE(JwtKeySet::FromJwks("[]").ok());
+}
+
+TEST(JwtKeySetTest, RefusalsLeaveNoOpenSslErrorsQueued) {
+  ERR_clear_error();
+  JwtSigner trusted(JwtSigner::Type::kEc), attacker(JwtSigner::Type::kEc);
+  EXPECT_FALSE(
+      VerifyJwt(attacker.Sign(Claims()), PemKeys(trusted), Options()).ok());
+  EXPECT_EQ(ERR_peek_error(), 0u);
+  EXPECT_TRUE(JwtKeySet::FromPem(trusted.PublicPem() + "trailing text").ok());
+  EXPECT_EQ(ERR_peek_error(), 0u);
+  nlohmann::json jwk = trusted.Jwk();
+  jwk["y"] = jwk["x"];
+  EXPECT_FALSE(JwtKeySet::FromJwks(nlohmann::json{{"keys", {jwk}}}.dump()).ok());
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST(Base64UrlTest, RoundTripsEveryLength) {
