@@ -16,6 +16,7 @@
 #include "cli/errors.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
+#include "nlohmann/json.hpp"
 
 namespace arca::cli {
 namespace {
@@ -75,8 +76,36 @@ int PrintNames(const Context& ctx, const v1::NameList& names) {
   return kExitOk;
 }
 
-// Runs `call` on a connected client and prints its proto (JSON) or a done
-// message (table).
+// A Key/Value table of a response's top-level fields: lists joined with
+// ",", maps as "k=v" pairs. Nothing for an empty response.
+int PrintTable(const Context& ctx, const google::protobuf::Message& msg) {
+  absl::StatusOr<std::string> json = ProtoToJson(msg);
+  if (!json.ok()) return ctx.Fail(json.status());
+  const nlohmann::json doc = nlohmann::json::parse(*json, nullptr, false);
+  if (!doc.is_object() || doc.empty()) return kExitOk;
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& [key, value] : doc.items()) {
+    std::vector<std::string> parts;
+    if (value.is_array()) {
+      for (const auto& v : value) {
+        parts.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    } else if (value.is_object()) {
+      for (const auto& [k, v] : value.items()) {
+        parts.push_back(k + "=" +
+                        (v.is_string() ? v.get<std::string>() : v.dump()));
+      }
+    } else {
+      parts.push_back(value.is_string() ? value.get<std::string>()
+                                        : value.dump());
+    }
+    rows.emplace_back(key, absl::StrJoin(parts, ","));
+  }
+  *ctx.io.out << FormatTable(rows, {"Key", "Value"}) << std::flush;
+  return kExitOk;
+}
+
+// Runs `call` on a connected client and prints its response.
 template <typename Fn>
 int RunAndPrint(const Context& ctx, Fn call) {
   auto client = ctx.Connect();
@@ -84,8 +113,7 @@ int RunAndPrint(const Context& ctx, Fn call) {
   auto response = call(**client);
   if (!response.ok()) return ctx.Fail(response.status());
   if (ctx.json()) return ctx.PrintJson(*response);
-  *ctx.io.out << ProtoToJson(*response).value_or("") << "\n" << std::flush;
-  return kExitOk;
+  return PrintTable(ctx, *response);
 }
 
 // --- arca login --------------------------------------------------------------

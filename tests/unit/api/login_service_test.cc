@@ -29,6 +29,7 @@ namespace {
 
 using ::arca::testing::JwtSigner;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::Not;
 
 constexpr char kAdminToken[] = "arca.s.admin-token-for-tests";
@@ -165,6 +166,22 @@ TEST_F(LoginServiceTest, AppRoleFromRoleWriteToSingleUseLoginThroughTheCli) {
   EXPECT_THAT(again.err, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(again.err, HasSubstr("invalid role_id or secret_id"));
   EXPECT_THAT(again.err, Not(HasSubstr(secret_id)));
+}
+
+TEST_F(LoginServiceTest, RoleReadPrintsAKeyValueTable) {
+  ASSERT_EQ(Arca({"auth", "approle", "role", "write", "ci", "--policy", "a",
+                  "--policy", "b", "--secret-id-bound-cidr", "10.0.0.0/8"})
+                .code,
+            0);
+  Result read = Arca({"auth", "approle", "role", "read", "ci"});
+  ASSERT_EQ(read.code, 0) << read.err;
+  EXPECT_THAT(read.out, MatchesRegex("(.|\n)*policies +a,b\n(.|\n)*"));
+  EXPECT_THAT(read.out,
+              MatchesRegex("(.|\n)*secret_id_bound_cidrs +10.0.0.0/8\n(.|\n)*"));
+  // An empty response prints nothing.
+  Result del = Arca({"auth", "approle", "role", "delete", "ci"});
+  EXPECT_EQ(del.code, 0);
+  EXPECT_EQ(del.out, "");
 }
 
 TEST_F(LoginServiceTest, SecretIdIsNeverTakenFromTheCommandLine) {
