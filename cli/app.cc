@@ -1,6 +1,10 @@
 #include "cli/app.h"
 
+#include <string.h>
+
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -51,13 +55,49 @@ std::string RedactArguments(std::string message,
   return message;
 }
 
+// The whole of `path`; `what` names it in the error (never the contents).
+absl::Status ReadPemFile(const std::string& path, const char* what,
+                         std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(std::string("cannot read ") + what +
+                                      " file " + path);
+  }
+  out->assign(std::istreambuf_iterator<char>(in),
+              std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return absl::InvalidArgumentError(std::string("cannot read ") + what +
+                                      " file " + path);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Context::Connect() const {
   ClientOptions options;
   options.address = address;
   options.token_from_environment = true;  // never from argv
-  return Client::New(std::move(options));
+  if (!ca_cert.empty()) {
+    absl::Status s = ReadPemFile(ca_cert, "CA certificate", &options.tls.ca_cert_pem);
+    if (!s.ok()) return s;
+  }
+  if (!client_cert.empty()) {
+    absl::Status s = ReadPemFile(client_cert, "client certificate",
+                                 &options.tls.client_cert_pem);
+    if (!s.ok()) return s;
+  }
+  if (!client_key.empty()) {
+    absl::Status s =
+        ReadPemFile(client_key, "client key", &options.tls.client_key_pem);
+    if (!s.ok()) return s;
+  }
+  options.tls.server_name = tls_server_name;
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::New(std::move(options));
+  std::string& key = options.tls.client_key_pem;
+  if (!key.empty()) explicit_bzero(key.data(), key.size());
+  return client;
 }
 
 int Context::Fail(const absl::Status& status) const {
@@ -88,13 +128,30 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
   app.add_option("--format", ctx.format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  app.add_option("--ca-cert", ctx.ca_cert,
+                 "PEM CA certificate that signed arcad's certificate; turns "
+                 "TLS on (env ARCA_CACERT)")
+      ->envname("ARCA_CACERT");
+  app.add_option("--client-cert", ctx.client_cert,
+                 "PEM client certificate for mutual TLS (env ARCA_CLIENT_CERT)")
+      ->envname("ARCA_CLIENT_CERT");
+  app.add_option("--client-key", ctx.client_key,
+                 "PEM private key of --client-cert (env ARCA_CLIENT_KEY)")
+      ->envname("ARCA_CLIENT_KEY");
+  app.add_option("--tls-server-name", ctx.tls_server_name,
+                 "Name to check arcad's certificate against instead of the "
+                 "address host (env ARCA_TLS_SERVER_NAME)")
+      ->envname("ARCA_TLS_SERVER_NAME");
   app.footer(
       "The token is read from ARCA_TOKEN or ~/.arca-token, never from the "
-      "command line.");
+      "command line. Without --ca-cert, a loopback or unix: address is "
+      "spoken to in plaintext (arcad --dev) and any other address over TLS "
+      "with the system trust store.");
 
   AddOperatorCommands(app, ctx);
   AddKvCommands(app, ctx);
   AddTokenizeCommands(app, ctx);
+  AddLoginCommands(app, ctx);
 
   // CLI11 takes its argument vector in reverse order.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -23,12 +23,19 @@ struct Context {
   Io io;
   std::string address = kDefaultAddress;
   std::string format = "table";
+  // Transport security (file paths; see docs/cli.md).
+  std::string ca_cert;
+  std::string client_cert;
+  std::string client_key;
+  std::string tls_server_name;
   // Set by the parsed leaf command; run after parsing succeeds.
   std::function<int()> action;
 
   bool json() const { return format == "json"; }
 
-  // A client for --address with the token from ARCA_TOKEN / ~/.arca-token.
+  // A client for --address with the token from ARCA_TOKEN / ~/.arca-token
+  // and the TLS files named by the flags. INVALID_ARGUMENT if one cannot be
+  // read.
   absl::StatusOr<std::unique_ptr<Client>> Connect() const;
 
   // Prints the one-line error to stderr; returns the exit code for it.
@@ -43,6 +50,8 @@ struct Context {
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
 void AddTokenizeCommands(CLI::App& app, Context& ctx);
+// Registers `arca login ...` and `arca auth approle|kubernetes ...`.
+void AddLoginCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -42,8 +42,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::New(ClientOptions options) {
     return absl::InvalidArgumentError(
         "token contains characters that are not printable ASCII");
   }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+      ChannelCredentials(options.address, options.transport, options.tls);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments args;
+  if (!options.tls.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls.server_name);
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+      grpc::CreateCustomChannel(options.address, *creds, args);
   if (channel == nullptr) {
     return absl::InternalError(
         absl::StrCat("cannot create a channel to ", options.address));
@@ -58,11 +65,13 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       sys_(v1::SysService::NewStub(channel_)),
       kv_(v1::KvService::NewStub(channel_)),
       tokenize_(v1::TokenizeService::NewStub(channel_)) {}
+      login_(v1::LoginService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
-  std::string& token = options_.token;
-  if (!token.empty()) explicit_bzero(token.data(), token.size());
+  for (std::string* secret : {&options_.token, &options_.tls.client_key_pem}) {
+    if (!secret->empty()) explicit_bzero(secret->data(), secret->size());
+  }
 }
 
 absl::Status Client::Call(
@@ -183,6 +192,39 @@ ARCA_TOKENIZE_RPC(BatchValidate, TokenizeBatchDecodeRequest,
 ARCA_TOKENIZE_RPC(Lookup, TokenizeLookupRequest, TokenizeLookupResponse)
 #undef ARCA_TOKENIZE_RPC
 #undef ARCA_TOKENIZE_RPC_ONCE
+ARCA_CLIENT_RPC_ONCE(AppRoleLogin, login_, AppRoleLogin, AppRoleLoginRequest,
+                     LoginResponse, Auth::kNone)
+ARCA_CLIENT_RPC_ONCE(KubernetesLogin, login_, KubernetesLogin,
+                     KubernetesLoginRequest, LoginResponse, Auth::kNone)
+ARCA_CLIENT_RPC(AppRoleWriteRole, login_, AppRoleWriteRole,
+                AppRoleWriteRoleRequest, AppRoleRole, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleReadRole, login_, AppRoleReadRole, AppRoleRoleRequest,
+                AppRoleRole, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleListRoles, login_, AppRoleListRoles,
+                AppRoleListRolesRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleDeleteRole, login_, AppRoleDeleteRole,
+                AppRoleRoleRequest, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(AppRoleGenerateSecretId, login_, AppRoleGenerateSecretId,
+                     AppRoleGenerateSecretIdRequest, AppRoleSecretIdResponse,
+                     Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleListSecretIds, login_, AppRoleListSecretIds,
+                AppRoleRoleRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleLookupSecretId, login_, AppRoleLookupSecretId,
+                AppRoleAccessorRequest, AppRoleSecretIdInfo, Auth::kToken)
+ARCA_CLIENT_RPC(AppRoleDestroySecretId, login_, AppRoleDestroySecretId,
+                AppRoleAccessorRequest, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesWriteConfig, login_, KubernetesWriteConfig,
+                KubernetesConfig, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesReadConfig, login_, KubernetesReadConfig,
+                KubernetesReadConfigRequest, KubernetesConfig, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesWriteRole, login_, KubernetesWriteRole,
+                KubernetesRole, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesReadRole, login_, KubernetesReadRole,
+                KubernetesRoleRequest, KubernetesRole, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesListRoles, login_, KubernetesListRoles,
+                KubernetesListRolesRequest, NameList, Auth::kToken)
+ARCA_CLIENT_RPC(KubernetesDeleteRole, login_, KubernetesDeleteRole,
+                KubernetesRoleRequest, LoginEmpty, Auth::kToken)
 
 #undef ARCA_CLIENT_RPC
 

@@ -10,11 +10,14 @@
 #include "absl/time/time.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "arca/v1/kv.pb.h"
+#include "arca/v1/login.grpc.pb.h"
+#include "arca/v1/login.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
 #include "arca/v1/tokenize.grpc.pb.h"
 #include "arca/v1/tokenize.pb.h"
 #include "client/retry.h"
+#include "client/transport.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 
@@ -25,7 +28,8 @@ inline constexpr char kDefaultAddress[] = "127.0.0.1:8200";
 
 // How to reach arcad and how patient to be with it.
 struct ClientOptions {
-  // gRPC target, e.g. "127.0.0.1:8200" or "dns:///arca.internal:8200".
+  // gRPC target, e.g. "127.0.0.1:8200", "dns:///arca.internal:8200" or
+  // "unix:/run/arca/arcad.sock".
   std::string address = kDefaultAddress;
   // Token sent as `authorization: Bearer <token>` on authenticated RPCs.
   // When empty and `token_from_environment` is true, New() looks it up with
@@ -35,8 +39,11 @@ struct ClientOptions {
   // Deadline of each attempt of each RPC.
   absl::Duration deadline = absl::Seconds(30);
   RetryPolicy retry;
-  // Transport security: plaintext for now. CA certificate, client certificate
-  // and key (mTLS) will be added here.
+  // Transport security. With kAuto a configured CA or client certificate
+  // means TLS, a loopback or unix target without them means plaintext (the
+  // dev server), and any other target means TLS with the system trust store.
+  Transport transport = Transport::kAuto;
+  TlsConfig tls;
 };
 
 // Client is the C++ API of arcad: one method per RPC of SysService,
@@ -137,6 +144,40 @@ class Client {
       const v1::TokenizeBatchDecodeRequest& request);
   absl::StatusOr<v1::TokenizeLookupResponse> TokenizeLookup(
       const v1::TokenizeLookupRequest& request);
+  // LoginService (see proto/arca/v1/login.proto). Logins send no token and
+  // are never retried (a single-use secret_id would be spent twice).
+  absl::StatusOr<v1::LoginResponse> AppRoleLogin(
+      const v1::AppRoleLoginRequest& request);
+  absl::StatusOr<v1::LoginResponse> KubernetesLogin(
+      const v1::KubernetesLoginRequest& request);
+  absl::StatusOr<v1::AppRoleRole> AppRoleWriteRole(
+      const v1::AppRoleWriteRoleRequest& request);
+  absl::StatusOr<v1::AppRoleRole> AppRoleReadRole(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::NameList> AppRoleListRoles(
+      const v1::AppRoleListRolesRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> AppRoleDeleteRole(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::AppRoleSecretIdResponse> AppRoleGenerateSecretId(
+      const v1::AppRoleGenerateSecretIdRequest& request);
+  absl::StatusOr<v1::NameList> AppRoleListSecretIds(
+      const v1::AppRoleRoleRequest& request);
+  absl::StatusOr<v1::AppRoleSecretIdInfo> AppRoleLookupSecretId(
+      const v1::AppRoleAccessorRequest& request);
+  absl::StatusOr<v1::LoginEmpty> AppRoleDestroySecretId(
+      const v1::AppRoleAccessorRequest& request);
+  absl::StatusOr<v1::LoginEmpty> KubernetesWriteConfig(
+      const v1::KubernetesConfig& request);
+  absl::StatusOr<v1::KubernetesConfig> KubernetesReadConfig(
+      const v1::KubernetesReadConfigRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> KubernetesWriteRole(
+      const v1::KubernetesRole& request);
+  absl::StatusOr<v1::KubernetesRole> KubernetesReadRole(
+      const v1::KubernetesRoleRequest& request);
+  absl::StatusOr<v1::NameList> KubernetesListRoles(
+      const v1::KubernetesListRolesRequest& request = {});
+  absl::StatusOr<v1::LoginEmpty> KubernetesDeleteRole(
+      const v1::KubernetesRoleRequest& request);
 
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
@@ -162,6 +203,7 @@ class Client {
   std::unique_ptr<v1::SysService::Stub> sys_;
   std::unique_ptr<v1::KvService::Stub> kv_;
   std::unique_ptr<v1::TokenizeService::Stub> tokenize_;
+  std::unique_ptr<v1::LoginService::Stub> login_;
 };
 
 }  // namespace arca

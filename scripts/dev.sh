@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, starts `arcad --dev` (RocksDB in
-# ./arca-data, one unseal share, plaintext on 127.0.0.1:8200) and runs a
+# ./arca-data, one unseal share, plaintext on 127.0.0.1:8200, which dev mode
+# allows on loopback only; the CLI speaks plaintext to loopback addresses
+# when no --ca-cert is given) and runs a
 # short demo with the arca CLI: seal, unseal, put and get a secret. arcad
 # keeps running in the foreground afterwards; Ctrl-C stops it.
 set -euo pipefail

@@ -2,7 +2,10 @@
 // --dev, initializes and unseals itself) and serves the gRPC API.
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,6 +20,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "kms/secret_bytes.h"
 #include "server/api/server.h"
 #include "server/core/core.h"
 #include "server/storage/rocksdb_backend.h"
@@ -32,6 +36,82 @@ void DisableCoreDumps() {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit limit = {0, 0};
   setrlimit(RLIMIT_CORE, &limit);
+}
+
+// Every thread's stack is resident under mlockall, and glibc's default is
+// 8 MiB. gRPC and RocksDB create their threads with default attributes, so
+// this must run before either starts one. Our deepest recursion (protobuf
+// and JSON parsing) is bounded far below this.
+constexpr size_t kThreadStackBytes = 256 * 1024;
+
+absl::Status SetSmallThreadStacks() {
+  pthread_attr_t attr;
+  if (pthread_getattr_default_np(&attr) != 0) {
+    return absl::InternalError("pthread_getattr_default_np failed");
+  }
+  int rc = pthread_attr_setstacksize(&attr, kThreadStackBytes);
+  if (rc == 0) rc = pthread_setattr_default_np(&attr);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    return absl::InternalError(std::string("cannot set thread stack size: ") +
+                               strerror(rc));
+  }
+  return absl::OkStatus();
+}
+
+// Keeps every page (keys included) out of swap.
+absl::Status LockMemory() {
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+    const int err = errno;
+    return absl::FailedPreconditionError(
+        std::string("mlockall failed (") + strerror(err) +
+        "): grant CAP_IPC_LOCK or raise RLIMIT_MEMLOCK (systemd: "
+        "LimitMEMLOCK=infinity), or start with --disable-mlock to run with "
+        "swappable memory");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError("cannot read " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Fills `tls` from the PEM files. The private key goes to SecretBytes and the
+// temporary copy is wiped.
+absl::Status LoadTls(const std::string& cert, const std::string& key,
+                     const std::string& client_ca,
+                     arca::api::TlsOptions* tls) {
+  auto chain = ReadWholeFile(cert);
+  if (!chain.ok()) return chain.status();
+  auto key_pem = ReadWholeFile(key);
+  if (!key_pem.ok()) return key_pem.status();
+  tls->cert_chain_pem = *std::move(chain);
+  tls->private_key_pem = arca::kms::SecretBytes::CopyFrom(*key_pem);
+  explicit_bzero(key_pem->data(), key_pem->size());
+  if (!client_ca.empty()) {
+    auto ca = ReadWholeFile(client_ca);
+    if (!ca.ok()) return ca.status();
+    tls->client_ca_pem = *std::move(ca);
+  }
+  if (tls->cert_chain_pem.find("-----BEGIN CERTIFICATE-----") ==
+      std::string::npos) {
+    return absl::InvalidArgumentError(cert + " holds no PEM certificate");
+  }
+  if (tls->private_key_pem.Reveal().find("PRIVATE KEY-----") ==
+      std::string_view::npos) {
+    return absl::InvalidArgumentError(key + " holds no PEM private key");
+  }
+  if (!client_ca.empty() && tls->client_ca_pem.find(
+                                "-----BEGIN CERTIFICATE-----") ==
+                                std::string::npos) {
+    return absl::InvalidArgumentError(client_ca +
+                                      " holds no PEM certificate");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WritePrivateFile(const std::filesystem::path& path,
@@ -88,6 +168,8 @@ absl::Status DevInitAndUnseal(arca::core::Core& core,
 
 int main(int argc, char** argv) {
   DisableCoreDumps();
+  // Files and the unix socket arcad creates are for its own user only.
+  umask(077);
 
   CLI::App app{"arcad: the Arca secrets server"};
   bool dev = false;
@@ -96,13 +178,87 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_flag("--dev", dev,
                "Development mode: data in ./arca-data unless --data-dir, one "
-               "unseal share, initialized and unsealed at start, plaintext");
+               "unseal share, initialized and unsealed at start, plaintext "
+               "on loopback unless --tls-cert is given");
   app.add_option("--data-dir", data_dir, "Directory of the RocksDB store");
   app.add_option("--listen", listen, "HOST:PORT to serve gRPC on")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
       ->capture_default_str();
+  std::string tls_cert, tls_key, tls_client_ca, unix_socket;
+  bool insecure_plaintext = false;
+  bool disable_mlock = false;
+  arca::api::ServerOptions options;
+  app.add_option("--tls-cert", tls_cert,
+                 "PEM certificate chain served on --listen");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls_client_ca,
+                 "PEM CA bundle: require client certificates signed by it "
+                 "(mutual TLS)");
+  app.add_flag("--insecure-plaintext", insecure_plaintext,
+               "Serve --listen without TLS; refused unless it is a loopback "
+               "address");
+  app.add_option("--unix-socket", unix_socket,
+                 "Also serve on this unix socket (mode 0600, plaintext)");
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "Largest request or response; larger ones get "
+                 "RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  app.add_option("--unauthenticated-rate", options.unauthenticated_rate.per_second,
+                 "Requests per second per client address for init, unseal, "
+                 "seal-status and rekey (0: unlimited)")
+      ->capture_default_str();
+  app.add_option("--unauthenticated-burst", options.unauthenticated_rate.burst,
+                 "Burst size of --unauthenticated-rate")
+      ->capture_default_str();
+  app.add_flag("--disable-mlock", disable_mlock,
+               "Start even if memory cannot be locked (keys may reach swap)");
   CLI11_PARSE(app, argc, argv);
+
+  if (auto st = SetSmallThreadStacks(); !st.ok()) {
+    std::cerr << "arcad: " << st.message() << "\n";
+    return 1;
+  }
+  if (auto st = LockMemory(); !st.ok()) {
+    std::cerr << "arcad: " << st.message() << "\n";
+    // Dev mode holds no real secrets and must run as an ordinary user.
+    if (!disable_mlock && !dev) return 1;
+    std::cerr << "arcad: continuing with swappable memory ("
+              << (dev ? "--dev" : "--disable-mlock") << ")\n";
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "arcad: --tls-cert and --tls-key go together\n";
+    return 1;
+  }
+  if (!tls_client_ca.empty() && tls_cert.empty()) {
+    std::cerr << "arcad: --tls-client-ca needs --tls-cert and --tls-key\n";
+    return 1;
+  }
+  if (!tls_cert.empty() && insecure_plaintext) {
+    std::cerr << "arcad: --insecure-plaintext contradicts --tls-cert\n";
+    return 1;
+  }
+  options.listen_address = listen;
+  options.unix_socket_path = unix_socket;
+  // Dev mode may serve plaintext; Start() still keeps it on loopback.
+  options.allow_plaintext = insecure_plaintext || dev;
+  if (!tls_cert.empty()) {
+    arca::api::TlsOptions tls;
+    if (auto st = LoadTls(tls_cert, tls_key, tls_client_ca, &tls); !st.ok()) {
+      std::cerr << "arcad: " << st.message() << "\n";
+      return 1;
+    }
+    options.tls = std::move(tls);
+  } else if (!options.allow_plaintext) {
+    std::cerr << "arcad: no TLS certificate: pass --tls-cert and --tls-key, "
+                 "or --insecure-plaintext to serve plaintext on a loopback "
+                 "address\n";
+    return 1;
+  } else if (!arca::api::IsLoopbackListenAddress(listen)) {
+    std::cerr << "arcad: plaintext is refused on non-loopback address "
+              << listen << ": configure --tls-cert and --tls-key\n";
+    return 1;
+  }
 
   auto logger = spdlog::stderr_color_mt("arcad");
   spdlog::set_default_logger(logger);
@@ -147,16 +303,18 @@ int main(int argc, char** argv) {
     }
   }
 
-  arca::api::ServerOptions options;
-  options.listen_address = listen;
   auto server = arca::api::ApiServer::Start(core->get(), options);
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
   auto status = (*core)->GetSealStatus();
-  spdlog::info("arcad {} listening on {} (data dir {}, {})",
-               arca::core::kVersion, listen, data_dir,
+  spdlog::info("arcad {} listening on {} ({}{}{}; data dir {}, {})",
+               arca::core::kVersion, listen,
+               options.tls.has_value()
+                   ? (options.tls->client_ca_pem.empty() ? "TLS" : "mutual TLS")
+                   : "PLAINTEXT",
+               unix_socket.empty() ? "" : ", unix:", unix_socket, data_dir,
                status.ok() && !status->sealed ? "unsealed" : "sealed");
 
   std::thread signal_thread([&] {

@@ -35,10 +35,16 @@ int ToInt(uint32_t v) { return v > 1000 ? 1000 : static_cast<int>(v); }
 
 }  // namespace
 
+absl::Status SysService::Limit(const grpc::CallbackServerContext* ctx) {
+  if (limiter_ == nullptr) return absl::OkStatus();
+  return limiter_->Acquire(PeerHost(ctx->peer()));
+}
+
 grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
                                            const v1::InitRequest* req,
                                            v1::InitResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::InitResult r,
                      core_->Init(ToInt(req->secret_shares()),
                                  ToInt(req->secret_threshold())));
@@ -52,6 +58,7 @@ grpc::ServerUnaryReactor* SysService::SealStatus(
     grpc::CallbackServerContext* ctx, const v1::SealStatusRequest*,
     v1::SealStatusResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::SealStatus s, core_->GetSealStatus());
     FillSealStatus(s, resp);
     return absl::OkStatus();
@@ -62,6 +69,7 @@ grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
                                              const v1::UnsealRequest* req,
                                              v1::SealStatusResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::SealStatus s, core_->Unseal(req->key(), req->reset()));
     FillSealStatus(s, resp);
     return absl::OkStatus();
@@ -106,6 +114,7 @@ grpc::ServerUnaryReactor* SysService::RekeyInit(
     grpc::CallbackServerContext* ctx, const v1::RekeyInitRequest* req,
     v1::RekeyStatusResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::RekeyStatus s,
                      core_->RekeyInit(ToInt(req->secret_shares()),
                                       ToInt(req->secret_threshold())));
@@ -118,6 +127,7 @@ grpc::ServerUnaryReactor* SysService::RekeyStatus(
     grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest*,
     v1::RekeyStatusResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     FillRekey(core_->GetRekeyStatus(), resp);
     return absl::OkStatus();
   });
@@ -127,6 +137,7 @@ grpc::ServerUnaryReactor* SysService::RekeyUpdate(
     grpc::CallbackServerContext* ctx, const v1::RekeyUpdateRequest* req,
     v1::RekeyUpdateResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::RekeyResult r,
                      core_->RekeyUpdate(req->nonce(), req->key()));
     resp->set_complete(r.complete);
@@ -140,7 +151,10 @@ grpc::ServerUnaryReactor* SysService::RekeyUpdate(
 grpc::ServerUnaryReactor* SysService::RekeyCancel(
     grpc::CallbackServerContext* ctx, const v1::RekeyCancelRequest* req,
     v1::RekeyCancelResponse*) {
-  return Unary(ctx, [&]() { return core_->RekeyCancel(req->nonce()); });
+  return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Limit(ctx));
+    return core_->RekeyCancel(req->nonce());
+  });
 }
 
 }  // namespace arca::api

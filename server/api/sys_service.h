@@ -2,15 +2,20 @@
 #define ARCA_SERVER_API_SYS_SERVICE_H_
 
 #include "arca/v1/sys.grpc.pb.h"
+#include "server/api/rate_limiter.h"
+#include "server/api/rate_limiter.h"
 #include "server/core/core.h"
 
 namespace arca::api {
 
 // gRPC adapter for arca.v1.SysService: proto -> core call -> proto.
-// Holds a non-owning Core pointer. Thread-safe as Core is.
+// RPCs that take no token (init, seal-status, unseal, rekey) first pass the
+// per-peer rate limiter, if one is given. Holds non-owning Core and limiter
+// pointers, which must outlive the service. Thread-safe as Core is.
 class SysService final : public arca::v1::SysService::CallbackService {
  public:
-  explicit SysService(core::Core* core) : core_(core) {}
+  SysService(core::Core* core, PeerRateLimiter* limiter)
+      : core_(core), limiter_(limiter) {}
 
   grpc::ServerUnaryReactor* Init(grpc::CallbackServerContext* ctx,
                                  const v1::InitRequest* req,
@@ -44,7 +49,11 @@ class SysService final : public arca::v1::SysService::CallbackService {
       v1::RekeyCancelResponse* resp) override;
 
  private:
+  // RESOURCE_EXHAUSTED when the caller's peer is over its rate.
+  absl::Status Limit(const grpc::CallbackServerContext* ctx);
+
   core::Core* core_;
+  PeerRateLimiter* limiter_;  // may be null: no limit
 };
 
 }  // namespace arca::api

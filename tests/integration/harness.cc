@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,20 @@ TempDir::~TempDir() {
   std::error_code ec;
   fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
   fs::remove_all(path_, ec);
+}
+
+bool CanLockMemory() {
+  static const bool can = [] {
+    pid_t child = fork();
+    if (child == 0) {
+      // Only async-signal-safe calls in the child of a threaded process.
+      _exit(mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return can;
 }
 
 int FreePort() {
@@ -103,6 +118,16 @@ bool Arcad::Start(std::vector<std::string> extra_args) {
   ++starts_;
   std::vector<std::string> args = {ArcadPath(), "--data-dir", data_dir_.string(),
                                    "--listen", address()};
+  if (tls_.has_value()) {
+    args.insert(args.end(), {"--tls-cert", tls_->cert.string(), "--tls-key",
+                             tls_->key.string()});
+    if (!tls_->client_ca.empty()) {
+      args.insert(args.end(), {"--tls-client-ca", tls_->client_ca.string()});
+    }
+  } else {
+    args.push_back("--insecure-plaintext");
+  }
+  if (!CanLockMemory()) args.push_back("--disable-mlock");
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -150,6 +175,13 @@ void Arcad::Kill(int signal) {
 CliResult RunCli(const std::vector<std::string>& args,
                  const std::string& stdin_data,
                  const std::map<std::string, std::string>& env) {
+  return RunProgram(ArcaPath(), args, stdin_data, env);
+}
+
+CliResult RunProgram(const std::string& program,
+                     const std::vector<std::string>& args,
+                     const std::string& stdin_data,
+                     const std::map<std::string, std::string>& env) {
   TempDir home;
   TempDir io;
   const auto in_path = io.path() / "stdin";
@@ -157,7 +189,7 @@ CliResult RunCli(const std::vector<std::string>& args,
   const auto err_path = io.path() / "stderr";
   { std::ofstream(in_path, std::ios::binary) << stdin_data; }
 
-  std::vector<std::string> full = {ArcaPath()};
+  std::vector<std::string> full = {program};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : full) argv.push_back(a.data());
