@@ -64,7 +64,7 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       channel_(std::move(channel)),
       sys_(v1::SysService::NewStub(channel_)),
       kv_(v1::KvService::NewStub(channel_)),
-      tokenize_(v1::TokenizeService::NewStub(channel_)) {}
+      tokenize_(v1::TokenizeService::NewStub(channel_)),
       login_(v1::LoginService::NewStub(channel_)) {}
 
 Client::~Client() {
