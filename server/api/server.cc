@@ -4,15 +4,22 @@
 
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/api/audit_service.h"
+#include "server/api/auth_service.h"
 #include "server/api/kv_service.h"
+#include "server/api/policy_service.h"
 #include "server/api/sys_service.h"
 
 namespace arca::api {
 
 struct ApiServer::Services {
-  explicit Services(core::Core* core) : sys(core), kv(core) {}
+  explicit Services(core::Core* core)
+      : sys(core), kv(core), auth(core), policy(core), audit(core) {}
   SysService sys;
   KvService kv;
+  AuthService auth;
+  PolicyService policy;
+  AuditService audit;
 };
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
@@ -31,6 +38,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->services_->sys);
   builder.RegisterService(&server->services_->kv);
+  builder.RegisterService(&server->services_->auth);
+  builder.RegisterService(&server->services_->policy);
+  builder.RegisterService(&server->services_->audit);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + options.listen_address);

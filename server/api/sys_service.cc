@@ -1,6 +1,7 @@
 #include "server/api/sys_service.h"
 
 #include "kms/status_macros.h"
+#include "server/api/handle.h"
 #include "server/api/status.h"
 
 namespace arca::api {
@@ -38,7 +39,7 @@ int ToInt(uint32_t v) { return v > 1000 ? 1000 : static_cast<int>(v); }
 grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
                                            const v1::InitRequest* req,
                                            v1::InitResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.init", *req, resp, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(core::InitResult r,
                      core_->Init(ToInt(req->secret_shares()),
                                  ToInt(req->secret_threshold())));
@@ -49,9 +50,10 @@ grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::SealStatus(
-    grpc::CallbackServerContext* ctx, const v1::SealStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::SealStatusRequest* req,
     v1::SealStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.seal_status", *req, resp,
+                     [&]() -> absl::Status {
     ASSIGN_OR_RETURN(core::SealStatus s, core_->GetSealStatus());
     FillSealStatus(s, resp);
     return absl::OkStatus();
@@ -61,7 +63,8 @@ grpc::ServerUnaryReactor* SysService::SealStatus(
 grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
                                              const v1::UnsealRequest* req,
                                              v1::SealStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.unseal", *req, resp,
+                     [&]() -> absl::Status {
     ASSIGN_OR_RETURN(core::SealStatus s, core_->Unseal(req->key(), req->reset()));
     FillSealStatus(s, resp);
     return absl::OkStatus();
@@ -69,21 +72,19 @@ grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::Seal(grpc::CallbackServerContext* ctx,
-                                           const v1::SealRequest*,
-                                           v1::SealResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/seal",
-                                     core::Capability::kSudo));
+                                           const v1::SealRequest* req,
+                                           v1::SealResponse* resp) {
+  return Handle(core_, ctx, "sys.seal", "sys/seal", core::Capability::kSudo,
+                *req, resp, [&](core::Caller&) -> absl::Status {
     return core_->Seal();
   });
 }
 
 grpc::ServerUnaryReactor* SysService::Rotate(grpc::CallbackServerContext* ctx,
-                                             const v1::RotateRequest*,
+                                             const v1::RotateRequest* req,
                                              v1::KeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/rotate",
-                                     core::Capability::kSudo));
+  return Handle(core_, ctx, "sys.rotate", "sys/rotate", core::Capability::kSudo,
+                *req, resp, [&](core::Caller&) -> absl::Status {
     ASSIGN_OR_RETURN(barrier::TermInfo t, core_->Rotate());
     FillTerm(t, resp);
     return absl::OkStatus();
@@ -91,11 +92,11 @@ grpc::ServerUnaryReactor* SysService::Rotate(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::KeyStatus(
-    grpc::CallbackServerContext* ctx, const v1::KeyStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::KeyStatusRequest* req,
     v1::KeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/key-status",
-                                     core::Capability::kRead));
+  return Handle(core_, ctx, "sys.key_status", "sys/key-status",
+                core::Capability::kRead, *req, resp,
+                [&](core::Caller&) -> absl::Status {
     ASSIGN_OR_RETURN(barrier::TermInfo t, core_->KeyStatus());
     FillTerm(t, resp);
     return absl::OkStatus();
@@ -105,7 +106,8 @@ grpc::ServerUnaryReactor* SysService::KeyStatus(
 grpc::ServerUnaryReactor* SysService::RekeyInit(
     grpc::CallbackServerContext* ctx, const v1::RekeyInitRequest* req,
     v1::RekeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_init", *req, resp,
+                     [&]() -> absl::Status {
     ASSIGN_OR_RETURN(core::RekeyStatus s,
                      core_->RekeyInit(ToInt(req->secret_shares()),
                                       ToInt(req->secret_threshold())));
@@ -115,9 +117,10 @@ grpc::ServerUnaryReactor* SysService::RekeyInit(
 }
 
 grpc::ServerUnaryReactor* SysService::RekeyStatus(
-    grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest* req,
     v1::RekeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_status", *req, resp,
+                     [&]() -> absl::Status {
     FillRekey(core_->GetRekeyStatus(), resp);
     return absl::OkStatus();
   });
@@ -126,7 +129,8 @@ grpc::ServerUnaryReactor* SysService::RekeyStatus(
 grpc::ServerUnaryReactor* SysService::RekeyUpdate(
     grpc::CallbackServerContext* ctx, const v1::RekeyUpdateRequest* req,
     v1::RekeyUpdateResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_update", *req, resp,
+                     [&]() -> absl::Status {
     ASSIGN_OR_RETURN(core::RekeyResult r,
                      core_->RekeyUpdate(req->nonce(), req->key()));
     resp->set_complete(r.complete);
@@ -139,8 +143,9 @@ grpc::ServerUnaryReactor* SysService::RekeyUpdate(
 
 grpc::ServerUnaryReactor* SysService::RekeyCancel(
     grpc::CallbackServerContext* ctx, const v1::RekeyCancelRequest* req,
-    v1::RekeyCancelResponse*) {
-  return Unary(ctx, [&]() { return core_->RekeyCancel(req->nonce()); });
+    v1::RekeyCancelResponse* resp) {
+  return HandleEvent(core_, ctx, "sys.rekey_cancel", *req, resp,
+                     [&]() { return core_->RekeyCancel(req->nonce()); });
 }
 
 }  // namespace arca::api
