@@ -38,9 +38,12 @@ struct Context {
   int PrintJson(const google::protobuf::Message& msg) const;
 };
 
-// Registers `arca operator ...` and `arca kv ...` under `app`.
+// Register `arca operator|kv|token|policy|audit ...` under `app`.
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
+void AddTokenCommands(CLI::App& app, Context& ctx);
+void AddPolicyCommands(CLI::App& app, Context& ctx);
+void AddAuditCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

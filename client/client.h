@@ -2,13 +2,17 @@
 #define ARCA_CLIENT_CLIENT_H_
 
 #include <functional>
+#include <istream>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "arca/v1/audit.grpc.pb.h"
+#include "arca/v1/auth.grpc.pb.h"
 #include "arca/v1/kv.grpc.pb.h"
+#include "arca/v1/policy.grpc.pb.h"
 #include "arca/v1/kv.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
@@ -37,8 +41,8 @@ struct ClientOptions {
   // and key (mTLS) will be added here.
 };
 
-// Client is the C++ API of arcad: one method per RPC of SysService and
-// KvService, each returning the response proto or an absl::Status with the
+// Client is the C++ API of arcad: one method per RPC of SysService,
+// KvService, AuthService, PolicyService and AuditService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -91,6 +95,42 @@ class Client {
   absl::StatusOr<v1::KvDeleteMetadataResponse> KvDeleteMetadata(
       const v1::KvDeleteMetadataRequest& request);
 
+  // AuthService (proto/arca/v1/auth.proto). CreateToken is never retried:
+  // a retry after a lost answer would mint a second token.
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(
+      const v1::CreateTokenRequest& request);
+  absl::StatusOr<v1::TokenInfo> LookupToken(
+      const v1::LookupTokenRequest& request);
+  absl::StatusOr<v1::TokenInfo> RenewToken(const v1::RenewTokenRequest& request);
+  absl::StatusOr<v1::RevokeTokenResponse> RevokeToken(
+      const v1::RevokeTokenRequest& request);
+
+  // PolicyService (proto/arca/v1/policy.proto).
+  absl::StatusOr<v1::WritePolicyResponse> WritePolicy(
+      const v1::WritePolicyRequest& request);
+  absl::StatusOr<v1::ReadPolicyResponse> ReadPolicy(
+      const v1::ReadPolicyRequest& request);
+  absl::StatusOr<v1::ListPoliciesResponse> ListPolicies(
+      const v1::ListPoliciesRequest& request = {});
+  absl::StatusOr<v1::DeletePolicyResponse> DeletePolicy(
+      const v1::DeletePolicyRequest& request);
+  absl::StatusOr<v1::ExplainPolicyResponse> ExplainPolicy(
+      const v1::ExplainPolicyRequest& request);
+
+  // AuditService (proto/arca/v1/audit.proto).
+  absl::StatusOr<v1::EnableDeviceResponse> EnableAuditDevice(
+      const v1::EnableDeviceRequest& request);
+  absl::StatusOr<v1::DisableDeviceResponse> DisableAuditDevice(
+      const v1::DisableDeviceRequest& request);
+  absl::StatusOr<v1::ListDevicesResponse> ListAuditDevices(
+      const v1::ListDevicesRequest& request = {});
+  absl::StatusOr<v1::HashResponse> AuditHash(const v1::HashRequest& request);
+  // Streams `log` (read to its end, in 64 KiB chunks) to the server, which
+  // checks its hash chain with `device`'s salt ("" = the only device).
+  // Not retried: the stream is consumed.
+  absl::StatusOr<v1::VerifyLogResponse> VerifyAuditLog(const std::string& device,
+                                                       std::istream& log);
+
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
   // seal-status, rekey) never see it, so it is not exposed needlessly.
@@ -114,6 +154,9 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SysService::Stub> sys_;
   std::unique_ptr<v1::KvService::Stub> kv_;
+  std::unique_ptr<v1::AuthService::Stub> auth_;
+  std::unique_ptr<v1::PolicyService::Stub> policy_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
 };
 
 }  // namespace arca

@@ -118,7 +118,8 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
   ASSIGN_OR_RETURN(caller->acl_,
                    policies_.AclFor({caller->token_.policies().begin(),
                                      caller->token_.policies().end()}));
-  const auth::Decision decision = caller->acl_->Check(req.path, req.capability);
+  caller->decision_ = caller->acl_->Check(req.path, req.capability);
+  const auth::Decision& decision = caller->decision_;
 
   // 3. Audit the request; no audit, no answer.
   const absl::Status denied =
@@ -145,10 +146,8 @@ absl::Status Core::FinishRequest(Caller& caller, absl::Status status,
     }
   }
   // 6. Audit the response.
-  auth::Decision decision;
-  decision.allowed = true;
   absl::Status audited =
-      AuditLog(caller, audit::Entry::Kind::kResponse, decision, &status,
+      AuditLog(caller, audit::Entry::Kind::kResponse, caller.decision_, &status,
                status.ok() ? response : AuditPayload{});
   if (caller.last_use_) {
     if (absl::Status st = tokens_.Revoke(caller.token_.id_hash()); !st.ok()) {

@@ -60,6 +60,7 @@ class Caller {
   TokenEntry token_;
   std::shared_ptr<const auth::Acl> acl_;
   std::string request_id_;
+  auth::Decision decision_;  // of the request, repeated on the response
   bool last_use_ = false;
   std::optional<lease::LeaseSpec> lease_;
   std::function<void(const lease::LeaseEntry&)> on_lease_;
