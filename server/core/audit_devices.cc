@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "kms/random.h"
 #include "kms/status_macros.h"
 #include "server/auth/policy.h"
@@ -109,6 +110,15 @@ absl::Status Core::EnableAudit(std::string_view name, std::string_view type,
   ASSIGN_OR_RETURN(std::unique_ptr<audit::FileDevice> device,
                    audit::FileDevice::Open(options, salt));
   std::shared_ptr<audit::FileDevice> file = std::move(device);
+  // A device that cannot write now would lock every request out (even the
+  // disable that could remove it): write one line before enabling it.
+  audit::Entry probe;
+  probe.kind = audit::Entry::Kind::kResponse;
+  probe.time = absl::Now();
+  probe.operation = "audit.device_enabled";
+  probe.path = absl::StrCat("sys/audit/", std::string(name));
+  probe.status = "OK";
+  RETURN_IF_ERROR(file->Log(probe));
   AuditDeviceRecord record;
   record.set_name(std::string(name));
   record.set_type(std::string(type));
