@@ -58,9 +58,14 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
                                          const v1::KvPutRequest* req,
                                          v1::KvPutResponse* resp) {
+  // Create for a new secret, update for an existing one (as in Vault); a
+  // sealed server or a bad path is reported by the pipeline or the engine.
+  Capability cap = Capability::kCreate;
+  if (auto engine = core_->KvEngine(MountOf(req->mount())); engine.ok()) {
+    if ((*engine)->GetMetadata(req->path()).ok()) cap = Capability::kUpdate;
+  }
   return Handle(core_, ctx, "kv.put",
-                Resource(req->mount(), "data", req->path()),
-                Capability::kUpdate, *req, resp,
+                Resource(req->mount(), "data", req->path()), cap, *req, resp,
                 [&](core::Caller&) -> absl::Status {
     ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     engines::kv::Data data(req->data().begin(), req->data().end());

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "kms/random.h"
 #include "kms/status_macros.h"
@@ -65,7 +66,12 @@ absl::Status Manager::Store(const LeaseEntry& entry, const LeaseEntry* old) {
   if (!entry.owner().empty()) {
     batch.push_back(storage::Mutation::Put(OwnerKey(entry), ""));
   }
-  return view_.Batch(std::move(batch));
+  RETURN_IF_ERROR(view_.Batch(std::move(batch)));
+  if (!entry.irrevocable()) {
+    absl::MutexLock lock(&mu_);
+    next_due_ = std::min(next_due_, absl::FromUnixMillis(entry.expire_unix_ms()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Manager::Erase(const LeaseEntry& entry) {
@@ -160,7 +166,9 @@ void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
                  std::string(st.message()));
   }
   absl::MutexLock lock(&mu_);
-  retry_at_[entry.id()] = absl::Now() + Backoff(entry.failed_revocations());
+  const absl::Time retry = absl::Now() + Backoff(entry.failed_revocations());
+  retry_at_[entry.id()] = retry;
+  if (!entry.irrevocable()) next_due_ = std::min(next_due_, retry);
 }
 
 absl::Status Manager::Revoke(std::string_view id) {
@@ -214,21 +222,41 @@ absl::Status Manager::RevokeByOwner(std::string_view owner) {
 }
 
 int Manager::ExpireDue(absl::Time now) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (now < next_due_) return 0;
+    // Writes from here on lower next_due_ again.
+    next_due_ = absl::InfiniteFuture();
+  }
   absl::StatusOr<std::vector<std::string>> keys = view_.List(kExpiryPrefix);
-  if (!keys.ok()) return 0;
+  if (!keys.ok()) {
+    absl::MutexLock lock(&mu_);
+    next_due_ = absl::InfinitePast();
+    return 0;
+  }
   std::sort(keys->begin(), keys->end());
   char limit[24];
   std::snprintf(limit, sizeof(limit), "%016" PRId64, absl::ToUnixMillis(now));
   int revoked = 0;
+  absl::Time earliest = absl::InfiniteFuture();
   for (const std::string& key : *keys) {
-    if (key.compare(0, 16, limit) > 0) break;  // index is in time order
     const size_t dot = key.find('.');
     if (dot == std::string::npos) continue;
+    if (key.compare(0, 16, limit) > 0) {  // the index is in time order
+      int64_t ms = 0;
+      if (absl::SimpleAtoi(absl::string_view(key.data(), dot), &ms)) {
+        earliest = std::min(earliest, absl::FromUnixMillis(ms));
+      }
+      break;
+    }
     const std::string id = key.substr(dot + 1);
     {
       absl::MutexLock lock(&mu_);
       auto it = retry_at_.find(id);
-      if (it != retry_at_.end() && it->second > now) continue;
+      if (it != retry_at_.end() && it->second > now) {
+        earliest = std::min(earliest, it->second);
+        continue;
+      }
     }
     absl::Status st = Revoke(id);
     if (st.ok()) {
@@ -237,12 +265,15 @@ int Manager::ExpireDue(absl::Time now) {
       (void)view_.Delete(absl::StrCat(kExpiryPrefix, key));
     }
   }
+  absl::MutexLock lock(&mu_);
+  next_due_ = std::min(next_due_, earliest);
   return revoked;
 }
 
 void Manager::Clear() {
   absl::MutexLock lock(&mu_);
   retry_at_.clear();
+  next_due_ = absl::InfinitePast();
 }
 
 }  // namespace arca::lease

@@ -38,7 +38,8 @@ struct LeaseSpec {
 //   expiry/<16-digit ms>.<id>     "" (the expiry index, sorted by time)
 //   owner/<owner>/<id>            ""
 // ExpireDue walks the expiry index in key order and stops at the first
-// entry in the future, so a restart needs no scan of every lease.
+// entry in the future; between scans only the earliest due time is kept
+// in memory, so idle ticks cost nothing and no lease is loaded until due.
 // Thread-safe. Revokers are called without the manager's lock held, so a
 // revoker may call back into the manager.
 class Manager {
@@ -89,6 +90,9 @@ class Manager {
   std::map<std::string, Revoker, std::less<>> revokers_ ABSL_GUARDED_BY(mu_);
   // Lease id -> earliest time of the next revocation attempt.
   absl::flat_hash_map<std::string, absl::Time> retry_at_ ABSL_GUARDED_BY(mu_);
+  // Nothing in the index is due before this, so ExpireDue can skip the
+  // index scan. Lowered by every write; InfinitePast forces a scan.
+  absl::Time next_due_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace arca::lease

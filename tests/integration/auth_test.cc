@@ -163,6 +163,20 @@ TEST_F(AuthTest, PolicyTokenReadsItsPathsButNothingElseAndNoSysRpc) {
   EXPECT_EQ(nlohmann::json::parse(self.out)["accessor"], app.accessor);
 }
 
+TEST_F(AuthTest, CreateCapabilityWritesNewSecretsButDoesNotOverwrite) {
+  ASSERT_EQ(Cli({"policy", "write", "drop-box", "-"},
+                R"({"path": {"kv/data/inbox/*": {"capabilities": ["create"]}}})")
+                .exit_code,
+            0);
+  ASSERT_EQ(Cli({"kv", "put", "inbox/old", "k=v"}).exit_code, 0);
+  Token t = CreateToken({"--policy", "drop-box"});
+  EXPECT_EQ(Cli({"kv", "put", "inbox/new", "k=v"}, "", t.token).exit_code, 0);
+  CliResult overwrite = Cli({"kv", "put", "inbox/old", "k=x"}, "", t.token);
+  EXPECT_EQ(overwrite.exit_code, 1);
+  EXPECT_THAT(overwrite.err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(overwrite.err, HasSubstr("update on kv/data/inbox/old"));
+}
+
 TEST_F(AuthTest, PolicyExplainNamesTheDecidingRule) {
   WriteAppPolicyAndSecrets();
   Token app = CreateToken({"--policy", "app-read"});
