@@ -38,12 +38,13 @@ struct Context {
   int PrintJson(const google::protobuf::Message& msg) const;
 };
 
-// Register `arca operator|kv|token|policy|audit ...` under `app`.
+// Register `arca operator|kv|token|policy|audit|lease ...` under `app`.
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
 void AddTokenCommands(CLI::App& app, Context& ctx);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddAuditCommands(CLI::App& app, Context& ctx);
+void AddLeaseCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -59,7 +59,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       kv_(v1::KvService::NewStub(channel_)),
       auth_(v1::AuthService::NewStub(channel_)),
       policy_(v1::PolicyService::NewStub(channel_)),
-      audit_(v1::AuditService::NewStub(channel_)) {}
+      audit_(v1::AuditService::NewStub(channel_)),
+      lease_(v1::LeaseService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -177,6 +178,13 @@ ARCA_CLIENT_RPC(ListAuditDevices, audit_, ListDevices, ListDevicesRequest,
                 ListDevicesResponse, Auth::kToken)
 ARCA_CLIENT_RPC(AuditHash, audit_, Hash, HashRequest, HashResponse,
                 Auth::kToken)
+
+ARCA_CLIENT_RPC(LookupLease, lease_, LookupLease, LookupLeaseRequest, LeaseInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RenewLease, lease_, RenewLease, RenewLeaseRequest, LeaseInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RevokeLease, lease_, RevokeLease, RevokeLeaseRequest,
+                RevokeLeaseResponse, Auth::kToken)
 
 #undef ARCA_CLIENT_RPC
 

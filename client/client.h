@@ -12,6 +12,7 @@
 #include "arca/v1/audit.grpc.pb.h"
 #include "arca/v1/auth.grpc.pb.h"
 #include "arca/v1/kv.grpc.pb.h"
+#include "arca/v1/lease.grpc.pb.h"
 #include "arca/v1/policy.grpc.pb.h"
 #include "arca/v1/kv.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
@@ -42,7 +43,7 @@ struct ClientOptions {
 };
 
 // Client is the C++ API of arcad: one method per RPC of SysService,
-// KvService, AuthService, PolicyService and AuditService, each returning the response proto or an absl::Status with the
+// KvService, AuthService, PolicyService, AuditService and LeaseService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -117,6 +118,12 @@ class Client {
   absl::StatusOr<v1::ExplainPolicyResponse> ExplainPolicy(
       const v1::ExplainPolicyRequest& request);
 
+  // LeaseService (proto/arca/v1/lease.proto).
+  absl::StatusOr<v1::LeaseInfo> LookupLease(const v1::LookupLeaseRequest& request);
+  absl::StatusOr<v1::LeaseInfo> RenewLease(const v1::RenewLeaseRequest& request);
+  absl::StatusOr<v1::RevokeLeaseResponse> RevokeLease(
+      const v1::RevokeLeaseRequest& request);
+
   // AuditService (proto/arca/v1/audit.proto).
   absl::StatusOr<v1::EnableDeviceResponse> EnableAuditDevice(
       const v1::EnableDeviceRequest& request);
@@ -157,6 +164,7 @@ class Client {
   std::unique_ptr<v1::AuthService::Stub> auth_;
   std::unique_ptr<v1::PolicyService::Stub> policy_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::unique_ptr<v1::LeaseService::Stub> lease_;
 };
 
 }  // namespace arca

@@ -7,6 +7,7 @@
 #include "server/api/audit_service.h"
 #include "server/api/auth_service.h"
 #include "server/api/kv_service.h"
+#include "server/api/lease_service.h"
 #include "server/api/policy_service.h"
 #include "server/api/sys_service.h"
 
@@ -14,12 +15,18 @@ namespace arca::api {
 
 struct ApiServer::Services {
   explicit Services(core::Core* core)
-      : sys(core), kv(core), auth(core), policy(core), audit(core) {}
+      : sys(core),
+        kv(core),
+        auth(core),
+        policy(core),
+        audit(core),
+        lease(core) {}
   SysService sys;
   KvService kv;
   AuthService auth;
   PolicyService policy;
   AuditService audit;
+  LeaseService lease;
 };
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
@@ -41,6 +48,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.RegisterService(&server->services_->auth);
   builder.RegisterService(&server->services_->policy);
   builder.RegisterService(&server->services_->audit);
+  builder.RegisterService(&server->services_->lease);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + options.listen_address);

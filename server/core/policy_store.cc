@@ -96,10 +96,12 @@ absl::StatusOr<std::shared_ptr<const auth::Acl>> PolicyStore::AclFor(
   std::vector<std::string> key = names;
   std::sort(key.begin(), key.end());
   key.erase(std::unique(key.begin(), key.end()), key.end());
+  uint64_t generation;
   {
     absl::MutexLock lock(&mu_);
     auto it = acls_.find(key);
     if (it != acls_.end()) return it->second;
+    generation = generation_;
   }
   std::vector<std::pair<std::string, auth::Policy>> policies;
   for (const std::string& name : key) {
@@ -110,13 +112,14 @@ absl::StatusOr<std::shared_ptr<const auth::Acl>> PolicyStore::AclFor(
                    auth::Acl::New(std::move(policies)));
   std::shared_ptr<const auth::Acl> shared(std::move(acl));
   absl::MutexLock lock(&mu_);
-  acls_[key] = shared;
+  if (generation == generation_) acls_[key] = shared;
   return shared;
 }
 
 void PolicyStore::Clear() {
   absl::MutexLock lock(&mu_);
   acls_.clear();
+  ++generation_;
 }
 
 }  // namespace arca::core

@@ -48,6 +48,9 @@ class PolicyStore {
   absl::Mutex mu_;
   std::map<std::vector<std::string>, std::shared_ptr<const auth::Acl>> acls_
       ABSL_GUARDED_BY(mu_);
+  // Bumped by every change, so an ACL built from documents read before a
+  // concurrent write is never cached.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace arca::core

@@ -273,6 +273,19 @@ TEST_F(AuthTest, TokenWithNumUsesStopsAfterItsLastUse) {
   EXPECT_THAT(third.err, HasSubstr("UNAUTHENTICATED"));
 }
 
+TEST_F(AuthTest, LeaseCommandsNeedTheirSysPathAndReportUnknownLeases) {
+  WriteAppPolicyAndSecrets();
+  Token app = CreateToken({"--policy", "app-read"});
+  CliResult denied = Cli({"lease", "lookup", "00ff00ff"}, "", app.token);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
+  for (const char* verb : {"lookup", "renew", "revoke"}) {
+    CliResult r = Cli({"lease", verb, "00ff00ff"});
+    EXPECT_EQ(r.exit_code, 2) << verb << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  }
+}
+
 class AuditLogTest : public AuthTest {
  protected:
   fs::path log_ = dir_.path() / "audit" / "arca.log";
