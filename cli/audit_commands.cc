@@ -95,20 +95,30 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
     auto device = std::make_shared<std::string>();
     CLI::App* cmd = audit->add_subcommand(
         "verify",
-        "Check a log's hash chain with the server; exit 1 at the first bad "
-        "line");
-    cmd->add_option("file", *file, "The log file")->required();
+        "Check a log's hash chain with the server (FILE, or the device's live "
+        "file when FILE is left out); exit 1 at the first bad line");
+    cmd->add_option("file", *file, "The log file (streamed to the server)");
     cmd->add_option("--device", *device,
                     "Device whose salt signed the log (default: the only one)");
     cmd->callback([c, file, device] {
       c->action = [c, file, device] {
-        std::ifstream in(*file, std::ios::binary);
-        if (!in) {
-          return c->Fail(
-              absl::InvalidArgumentError(absl::StrCat("cannot read ", *file)));
-        }
         return WithClient(*c, [&](Client& client) {
-          auto r = client.VerifyAuditLog(*device, in);
+          absl::StatusOr<v1::VerifyLogResponse> r;
+          std::string what;
+          if (file->empty()) {
+            v1::VerifyDeviceRequest request;
+            request.set_device(*device);
+            r = client.VerifyAuditDevice(request);
+            what = device->empty() ? "of the audit device" : "of " + *device;
+          } else {
+            std::ifstream in(*file, std::ios::binary);
+            if (!in) {
+              return c->Fail(absl::InvalidArgumentError(
+                  absl::StrCat("cannot read ", *file)));
+            }
+            r = client.VerifyAuditLog(*device, in);
+            what = *file;
+          }
           if (!r.ok()) return c->Fail(r.status());
           if (c->json()) {
             c->PrintJson(*r);
@@ -116,10 +126,10 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
           }
           if (!r->ok()) {
             return c->Fail(absl::DataLossError(absl::StrCat(
-                "audit log ", *file, " is broken at line ", r->first_bad_line(),
+                "audit log ", what, " is broken at line ", r->first_bad_line(),
                 ": ", r->reason())));
           }
-          *c->io.out << "audit log " << *file << " verified: " << r->lines()
+          *c->io.out << "audit log " << what << " verified: " << r->lines()
                      << " lines\n"
                      << std::flush;
           return kExitOk;

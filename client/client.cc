@@ -178,6 +178,8 @@ ARCA_CLIENT_RPC(ListAuditDevices, audit_, ListDevices, ListDevicesRequest,
                 ListDevicesResponse, Auth::kToken)
 ARCA_CLIENT_RPC(AuditHash, audit_, Hash, HashRequest, HashResponse,
                 Auth::kToken)
+ARCA_CLIENT_RPC(VerifyAuditDevice, audit_, VerifyDevice, VerifyDeviceRequest,
+                VerifyLogResponse, Auth::kToken)
 
 ARCA_CLIENT_RPC(LookupLease, lease_, LookupLease, LookupLeaseRequest, LeaseInfo,
                 Auth::kToken)

@@ -137,6 +137,9 @@ class Client {
   // Not retried: the stream is consumed.
   absl::StatusOr<v1::VerifyLogResponse> VerifyAuditLog(const std::string& device,
                                                        std::istream& log);
+  // Verifies the device's live file on the server, tail included.
+  absl::StatusOr<v1::VerifyLogResponse> VerifyAuditDevice(
+      const v1::VerifyDeviceRequest& request);
 
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,

@@ -155,6 +155,33 @@ grpc::ServerUnaryReactor* AuditService::Hash(grpc::CallbackServerContext* ctx,
   });
 }
 
+grpc::ServerUnaryReactor* AuditService::VerifyDevice(
+    grpc::CallbackServerContext* ctx, const v1::VerifyDeviceRequest* req,
+    v1::VerifyLogResponse* resp) {
+  const std::string device = DeviceOr(core_, req->device());
+  return Handle(core_, ctx, "audit.verify_device", "sys/audit/" + device,
+                Capability::kSudo, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    if (device.empty()) {
+      return absl::InvalidArgumentError(
+          "name the audit device (more or fewer than one is enabled)");
+    }
+    ASSIGN_OR_RETURN(kms::SecretBytes salt, core_->AuditSalt(device));
+    std::optional<audit::ChainHead> head = core_->AuditHead(device);
+    std::optional<std::string> path = core_->AuditPath(device);
+    if (!head.has_value() || !path.has_value()) {
+      return absl::FailedPreconditionError(
+          "audit device " + device + " is not open");
+    }
+    audit::VerifyResult r = audit::Verify(*path, salt, head);
+    resp->set_ok(r.ok);
+    resp->set_lines(r.lines);
+    resp->set_first_bad_line(r.first_bad_line);
+    resp->set_reason(r.reason);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerReadReactor<v1::VerifyLogRequest>* AuditService::VerifyLog(
     grpc::CallbackServerContext* ctx, v1::VerifyLogResponse* resp) {
   return new VerifyReactor(core_, ctx, resp);

@@ -25,6 +25,9 @@ class AuditService final : public arca::v1::AuditService::CallbackService {
   grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* ctx,
                                  const v1::HashRequest* req,
                                  v1::HashResponse* resp) override;
+  grpc::ServerUnaryReactor* VerifyDevice(grpc::CallbackServerContext* ctx,
+                                         const v1::VerifyDeviceRequest* req,
+                                         v1::VerifyLogResponse* resp) override;
   grpc::ServerReadReactor<v1::VerifyLogRequest>* VerifyLog(
       grpc::CallbackServerContext* ctx, v1::VerifyLogResponse* resp) override;
 

@@ -190,6 +190,13 @@ std::optional<audit::ChainHead> Core::AuditHead(std::string_view name) {
   return it->second->Head();
 }
 
+std::optional<std::string> Core::AuditPath(std::string_view name) {
+  absl::MutexLock lock(&audit_mu_);
+  auto it = audit_files_.find(name);
+  if (it == audit_files_.end()) return std::nullopt;
+  return it->second->path();
+}
+
 absl::StatusOr<std::string> Core::SoleAuditDevice() {
   ASSIGN_OR_RETURN(std::vector<AuditDeviceRecord> devices, ListAudit());
   if (devices.size() != 1) {

@@ -154,6 +154,8 @@ class Core {
   // live chain head if it is a file device that is open.
   absl::StatusOr<kms::SecretBytes> AuditSalt(std::string_view name);
   std::optional<audit::ChainHead> AuditHead(std::string_view name);
+  // The file an open device writes.
+  std::optional<std::string> AuditPath(std::string_view name);
   // The single device's name if exactly one is enabled.
   absl::StatusOr<std::string> SoleAuditDevice();
 

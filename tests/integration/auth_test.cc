@@ -367,6 +367,9 @@ TEST_F(AuditLogTest, VerifyFailsAtADeletedOrEditedLine) {
   EXPECT_EQ(d.exit_code, 1);
   EXPECT_THAT(d.err, HasSubstr("line 5"));
 
+  // The live file verifies on the server, head included...
+  EXPECT_EQ(Cli({"audit", "verify", "--device", "file"}).exit_code, 0);
+
   std::vector<std::string> edited = lines;
   const size_t at = edited[5].find("kv.put");
   ASSERT_NE(at, std::string::npos);
@@ -375,6 +378,17 @@ TEST_F(AuditLogTest, VerifyFailsAtADeletedOrEditedLine) {
   CliResult e = Cli({"audit", "verify", copy.string()});
   EXPECT_EQ(e.exit_code, 1);
   EXPECT_THAT(e.err, HasSubstr("line 6"));
+
+  // ...and cutting whole lines off its end is caught against the device's
+  // head, which a chain alone cannot see.
+  ASSERT_EQ(Cli({"kv", "put", "a/b", "k=v"}).exit_code, 0);
+  std::vector<std::string> live = LogLines();
+  const size_t keep = live.size() - 2;
+  live.resize(keep);
+  WriteLines(log_, live);  // in place: same inode, the device keeps its head
+  CliResult cut = Cli({"audit", "verify", "--device", "file"});
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_THAT(cut.err, HasSubstr("line " + std::to_string(keep + 1)));
 }
 
 TEST_F(AuditLogTest, UnwritableAuditFileMakesKvGetUnavailableAndReturnsNothing) {
