@@ -172,20 +172,12 @@ absl::StatusOr<IssuedToken> TokenStore::Create(const TokenEntry* parent,
 
   TokenEntry entry;
   if (parent != nullptr && !params.orphan) {
-    if (parent->orphan() == false && !parent->parent_hash().empty()) {
-      // Bound the depth of a token tree by walking up a few levels.
-      int depth = 1;
-      std::string up = parent->parent_hash();
-      while (!up.empty() && depth <= kMaxTreeDepth) {
-        ASSIGN_OR_RETURN(auto p, LookupHash(up));
-        if (!p.has_value()) break;
-        up = p->parent_hash();
-        ++depth;
-      }
-      if (depth > kMaxTreeDepth) {
-        return absl::ResourceExhaustedError("token tree is too deep");
-      }
+    // A bounded tree keeps recursive revocation bounded.
+    if (parent->depth() + 1 > static_cast<uint32_t>(kMaxTreeDepth)) {
+      return absl::ResourceExhaustedError(
+          "token tree is too deep; create an orphan token instead");
     }
+    entry.set_depth(parent->depth() + 1);
     entry.set_parent_hash(parent->id_hash());
     // A child never outlives its parent.
     if (parent->expire_unix_ms() != 0) {

@@ -191,6 +191,21 @@ TEST_F(PipelineTest, ChildNeverOutlivesItsParent) {
   EXPECT_LE(child.entry.expire_unix_ms(), parent.entry.expire_unix_ms());
 }
 
+TEST_F(PipelineTest, TokenTreesAreDepthLimitedSoRevocationStaysBounded) {
+  std::string parent = root_;
+  for (int depth = 1; depth <= 64; ++depth) parent = Child(parent, {}).token;
+  absl::Status st = Run(parent, "auth/token/create", Capability::kUpdate,
+                        [&](Caller& c) {
+                          return core_->CreateToken(c, TokenParams{}).status();
+                        });
+  EXPECT_TRUE(absl::IsResourceExhausted(st)) << st;
+  // Revoking the top of the tree removes all 64 levels.
+  auto top = core_->tokens().Lookup(root_);
+  ASSERT_TRUE(top.ok());
+  ASSERT_TRUE(core_->tokens().Revoke(top->id_hash()).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(core_->tokens().Lookup(parent).status()));
+}
+
 TEST_F(PipelineTest, TokensAreStoredOnlyAsKeyedHashes) {
   IssuedToken t = Child(root_, {});
   for (const auto& [key, value] : backend_->Snapshot()) {
