@@ -133,6 +133,24 @@ grpc::ServerUnaryReactor* Handle(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* HandleLogin(
+    core::Core* core, grpc::CallbackServerContext* ctx,
+    std::string_view operation, std::string resource_path,
+    const Message& request, Message* response,
+    absl::FunctionRef<absl::Status(core::Caller&)> fn) {
+  core::Request r = MakeRequest(ctx, operation, std::move(resource_path),
+                                core::Capability::kUpdate, request);
+  r.needs_token = false;
+  r.token.clear();
+  absl::Status status = core->Handle(
+      std::move(r), fn,
+      [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
+  if (!status.ok()) response->Clear();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* HandleEvent(core::Core* core,
                                       grpc::CallbackServerContext* ctx,
                                       std::string_view operation,

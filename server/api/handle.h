@@ -44,6 +44,18 @@ grpc::ServerUnaryReactor* Handle(
     google::protobuf::Message* response,
     absl::FunctionRef<absl::Status(core::Caller&)> fn);
 
+// Serves a login RPC (part B: AppRole, Kubernetes): like Handle, audited and
+// failing closed, but no token is resolved and no ACL checked; `fn`
+// verifies the credentials itself and may issue a token with
+// Core::tokens().Create(nullptr, params). Sensitive request fields (secret
+// ids, JWTs) and the issued token are written only as HMACs.
+grpc::ServerUnaryReactor* HandleLogin(
+    core::Core* core, grpc::CallbackServerContext* ctx,
+    std::string_view operation, std::string resource_path,
+    const google::protobuf::Message& request,
+    google::protobuf::Message* response,
+    absl::FunctionRef<absl::Status(core::Caller&)> fn);
+
 // Serves an unauthenticated lifecycle RPC (init, unseal, seal-status): runs
 // `fn`, then audits one event line with the non-sensitive fields of
 // request and response (best effort; see Core::AuditEvent).

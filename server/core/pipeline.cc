@@ -101,6 +101,14 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
   caller->request_ = std::move(request);
   const Request& req = caller->request_;
 
+  if (!req.needs_token) {
+    caller->decision_.allowed = true;
+    caller->decision_.reason = "login: no token needed";
+    RETURN_IF_ERROR(AuditLog(*caller, audit::Entry::Kind::kRequest,
+                             caller->decision_, nullptr, req.payload));
+    return caller;
+  }
+
   // 1. Resolve the token.
   absl::StatusOr<TokenEntry> entry =
       token.empty() ? absl::UnauthenticatedError("missing token")
@@ -137,7 +145,9 @@ absl::Status Core::FinishRequest(Caller& caller, absl::Status status,
                                  const AuditPayload& response) {
   // 5. Register the lease the response carries.
   if (status.ok() && caller.lease_.has_value()) {
-    caller.lease_->owner = TokenStore::OwnerId(caller.token_);
+    caller.lease_->owner = caller.token_.id_hash().empty()
+                               ? std::string()
+                               : TokenStore::OwnerId(caller.token_);
     absl::StatusOr<lease::LeaseEntry> lease = leases_.Register(*caller.lease_);
     if (lease.ok()) {
       if (caller.on_lease_) caller.on_lease_(*lease);

@@ -29,6 +29,10 @@ struct Request {
   std::string token;      // from the authorization metadata; never logged
   std::string remote_address;
   AuditPayload payload;   // request fields for the audit log
+  // False only for login RPCs, which create the token: no token is
+  // resolved and no ACL checked, but request and response are audited and
+  // fail closed like every other request.
+  bool needs_token = true;
 };
 
 // Caller is what a handler knows about the request it serves: the resolved
@@ -38,6 +42,7 @@ struct Request {
 // by one request on one thread.
 class Caller {
  public:
+  // Empty for a login request (Request::needs_token false).
   const TokenEntry& token() const { return token_; }
   const std::string& request_id() const { return request_id_; }
   const Request& request() const { return request_; }

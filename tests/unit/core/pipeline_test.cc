@@ -130,6 +130,32 @@ TEST_F(PipelineTest, EnablingADeviceThatCannotWriteIsRefused) {
   EXPECT_TRUE(list->empty());
 }
 
+TEST_F(PipelineTest, LoginNeedsNoTokenButIsAuditedAndFailsClosed) {
+  const fs::path log = dir_ / "a.log";
+  ASSERT_TRUE(core_->EnableAudit("file", "file", log.string()).ok());
+  Request login = Req("", "auth/approle/login", Capability::kUpdate);
+  login.needs_token = false;
+  login.payload["secret_id"] = audit::Field::Sensitive("sid-CANARY");
+  bool ran = false;
+  ASSERT_TRUE(core_->Handle(login, [&](Caller& c) {
+                ran = true;
+                EXPECT_TRUE(c.token().accessor().empty());
+                return absl::OkStatus();
+              }, [](AuditPayload*) {}).ok());
+  EXPECT_TRUE(ran);
+  const std::string text = ReadAll(log);
+  EXPECT_THAT(text, HasSubstr("auth/approle/login"));
+  EXPECT_THAT(text, Not(HasSubstr("sid-CANARY")));
+
+  fs::rename(log, dir_ / "gone.log");
+  ran = false;
+  EXPECT_TRUE(absl::IsUnavailable(core_->Handle(login, [&](Caller&) {
+    ran = true;
+    return absl::OkStatus();
+  }, [](AuditPayload*) {})));
+  EXPECT_FALSE(ran);
+}
+
 TEST_F(PipelineTest, HandlerCanRequireAFurtherCapability) {
   ASSERT_TRUE(core_->policies()
                   .Write("enc", R"({"path": {"transit/encrypt/k": {"capabilities": ["update"]}}})")
