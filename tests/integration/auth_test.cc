@@ -177,6 +177,26 @@ TEST_F(AuthTest, CreateCapabilityWritesNewSecretsButDoesNotOverwrite) {
   EXPECT_THAT(overwrite.err, HasSubstr("update on kv/data/inbox/old"));
 }
 
+TEST_F(AuthTest, OversizedOrTooDeepPolicyIsInvalidArgument) {
+  std::string big = R"({"path": {"kv/data/x": {"capabilities": ["read"]}}, )";
+  big.resize(big.size() - 2);
+  big += std::string((1 << 20) + 16 - big.size() - 1, ' ') + "}";
+  ASSERT_GT(big.size(), size_t{1} << 20);
+  CliResult r = Cli({"policy", "write", "big", "-"}, big);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+
+  std::string deep = R"({"path": {"kv/*": {"capabilities": ["read"]}}, "x": )";
+  for (int i = 0; i < 70; ++i) deep += "[";
+  for (int i = 0; i < 70; ++i) deep += "]";
+  deep += "}";
+  CliResult d = Cli({"policy", "write", "deep", "-"}, deep);
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_THAT(d.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_EQ(Cli({"policy", "read", "big"}).exit_code, 2);
+  EXPECT_EQ(Cli({"policy", "read", "deep"}).exit_code, 2);
+}
+
 TEST_F(AuthTest, PolicyExplainNamesTheDecidingRule) {
   WriteAppPolicyAndSecrets();
   Token app = CreateToken({"--policy", "app-read"});
