@@ -152,6 +152,10 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
   AddKvCommands(app, ctx);
   AddTokenizeCommands(app, ctx);
   AddLoginCommands(app, ctx);
+  AddTokenCommands(app, ctx);
+  AddPolicyCommands(app, ctx);
+  AddAuditCommands(app, ctx);
+  AddLeaseCommands(app, ctx);
 
   // CLI11 takes its argument vector in reverse order.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

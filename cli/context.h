@@ -52,6 +52,13 @@ void AddKvCommands(CLI::App& app, Context& ctx);
 void AddTokenizeCommands(CLI::App& app, Context& ctx);
 // Registers `arca login ...` and `arca auth approle|kubernetes ...`.
 void AddLoginCommands(CLI::App& app, Context& ctx);
+// Register `arca operator|kv|token|policy|audit|lease ...` under `app`.
+void AddOperatorCommands(CLI::App& app, Context& ctx);
+void AddKvCommands(CLI::App& app, Context& ctx);
+void AddTokenCommands(CLI::App& app, Context& ctx);
+void AddPolicyCommands(CLI::App& app, Context& ctx);
+void AddAuditCommands(CLI::App& app, Context& ctx);
+void AddLeaseCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

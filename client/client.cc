@@ -65,7 +65,11 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       sys_(v1::SysService::NewStub(channel_)),
       kv_(v1::KvService::NewStub(channel_)),
       tokenize_(v1::TokenizeService::NewStub(channel_)),
-      login_(v1::LoginService::NewStub(channel_)) {}
+      login_(v1::LoginService::NewStub(channel_)),
+      auth_(v1::AuthService::NewStub(channel_)),
+      policy_(v1::PolicyService::NewStub(channel_)),
+      audit_(v1::AuditService::NewStub(channel_)),
+      lease_(v1::LeaseService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -225,7 +229,70 @@ ARCA_CLIENT_RPC(KubernetesListRoles, login_, KubernetesListRoles,
                 KubernetesListRolesRequest, NameList, Auth::kToken)
 ARCA_CLIENT_RPC(KubernetesDeleteRole, login_, KubernetesDeleteRole,
                 KubernetesRoleRequest, LoginEmpty, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(CreateToken, auth_, CreateToken, CreateTokenRequest,
+                     CreateTokenResponse, Auth::kToken)
+ARCA_CLIENT_RPC(LookupToken, auth_, LookupToken, LookupTokenRequest, TokenInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RenewToken, auth_, RenewToken, RenewTokenRequest, TokenInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RevokeToken, auth_, RevokeToken, RevokeTokenRequest,
+                RevokeTokenResponse, Auth::kToken)
+
+ARCA_CLIENT_RPC(WritePolicy, policy_, WritePolicy, WritePolicyRequest,
+                WritePolicyResponse, Auth::kToken)
+ARCA_CLIENT_RPC(ReadPolicy, policy_, ReadPolicy, ReadPolicyRequest,
+                ReadPolicyResponse, Auth::kToken)
+ARCA_CLIENT_RPC(ListPolicies, policy_, ListPolicies, ListPoliciesRequest,
+                ListPoliciesResponse, Auth::kToken)
+ARCA_CLIENT_RPC(DeletePolicy, policy_, DeletePolicy, DeletePolicyRequest,
+                DeletePolicyResponse, Auth::kToken)
+ARCA_CLIENT_RPC(ExplainPolicy, policy_, ExplainPolicy, ExplainPolicyRequest,
+                ExplainPolicyResponse, Auth::kToken)
+
+ARCA_CLIENT_RPC(EnableAuditDevice, audit_, EnableDevice, EnableDeviceRequest,
+                EnableDeviceResponse, Auth::kToken)
+ARCA_CLIENT_RPC(DisableAuditDevice, audit_, DisableDevice,
+                DisableDeviceRequest, DisableDeviceResponse, Auth::kToken)
+ARCA_CLIENT_RPC(ListAuditDevices, audit_, ListDevices, ListDevicesRequest,
+                ListDevicesResponse, Auth::kToken)
+ARCA_CLIENT_RPC(AuditHash, audit_, Hash, HashRequest, HashResponse,
+                Auth::kToken)
+ARCA_CLIENT_RPC(VerifyAuditDevice, audit_, VerifyDevice, VerifyDeviceRequest,
+                VerifyLogResponse, Auth::kToken)
+
+ARCA_CLIENT_RPC(LookupLease, lease_, LookupLease, LookupLeaseRequest, LeaseInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RenewLease, lease_, RenewLease, RenewLeaseRequest, LeaseInfo,
+                Auth::kToken)
+ARCA_CLIENT_RPC(RevokeLease, lease_, RevokeLease, RevokeLeaseRequest,
+                RevokeLeaseResponse, Auth::kToken)
 
 #undef ARCA_CLIENT_RPC
+
+absl::StatusOr<v1::VerifyLogResponse> Client::VerifyAuditLog(
+    const std::string& device, std::istream& log) {
+  v1::VerifyLogResponse response;
+  absl::Status status =
+      Call(Auth::kToken, Retry::kOnce, [&](grpc::ClientContext* context) {
+        std::unique_ptr<grpc::ClientWriter<v1::VerifyLogRequest>> writer =
+            audit_->VerifyLog(context, &response);
+        v1::VerifyLogRequest first;
+        first.set_device(device);
+        bool open = writer->Write(first);
+        std::string buf(64 * 1024, '\0');
+        while (open && log) {
+          log.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+          const std::streamsize n = log.gcount();
+          if (n <= 0) break;
+          v1::VerifyLogRequest chunk;
+          chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+          open = writer->Write(chunk);
+        }
+        writer->WritesDone();
+        return writer->Finish();
+      });
+  if (!status.ok()) return status;
+  return response;
+}
 
 }  // namespace arca

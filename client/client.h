@@ -2,13 +2,18 @@
 #define ARCA_CLIENT_CLIENT_H_
 
 #include <functional>
+#include <istream>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "arca/v1/audit.grpc.pb.h"
+#include "arca/v1/auth.grpc.pb.h"
 #include "arca/v1/kv.grpc.pb.h"
+#include "arca/v1/lease.grpc.pb.h"
+#include "arca/v1/policy.grpc.pb.h"
 #include "arca/v1/kv.pb.h"
 #include "arca/v1/login.grpc.pb.h"
 #include "arca/v1/login.pb.h"
@@ -48,6 +53,7 @@ struct ClientOptions {
 
 // Client is the C++ API of arcad: one method per RPC of SysService,
 // KvService and TokenizeService, each returning the response proto or an absl::Status with the
+// KvService, AuthService, PolicyService, AuditService and LeaseService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -178,6 +184,50 @@ class Client {
       const v1::KubernetesListRolesRequest& request = {});
   absl::StatusOr<v1::LoginEmpty> KubernetesDeleteRole(
       const v1::KubernetesRoleRequest& request);
+  // AuthService (proto/arca/v1/auth.proto). CreateToken is never retried:
+  // a retry after a lost answer would mint a second token.
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(
+      const v1::CreateTokenRequest& request);
+  absl::StatusOr<v1::TokenInfo> LookupToken(
+      const v1::LookupTokenRequest& request);
+  absl::StatusOr<v1::TokenInfo> RenewToken(const v1::RenewTokenRequest& request);
+  absl::StatusOr<v1::RevokeTokenResponse> RevokeToken(
+      const v1::RevokeTokenRequest& request);
+
+  // PolicyService (proto/arca/v1/policy.proto).
+  absl::StatusOr<v1::WritePolicyResponse> WritePolicy(
+      const v1::WritePolicyRequest& request);
+  absl::StatusOr<v1::ReadPolicyResponse> ReadPolicy(
+      const v1::ReadPolicyRequest& request);
+  absl::StatusOr<v1::ListPoliciesResponse> ListPolicies(
+      const v1::ListPoliciesRequest& request = {});
+  absl::StatusOr<v1::DeletePolicyResponse> DeletePolicy(
+      const v1::DeletePolicyRequest& request);
+  absl::StatusOr<v1::ExplainPolicyResponse> ExplainPolicy(
+      const v1::ExplainPolicyRequest& request);
+
+  // LeaseService (proto/arca/v1/lease.proto).
+  absl::StatusOr<v1::LeaseInfo> LookupLease(const v1::LookupLeaseRequest& request);
+  absl::StatusOr<v1::LeaseInfo> RenewLease(const v1::RenewLeaseRequest& request);
+  absl::StatusOr<v1::RevokeLeaseResponse> RevokeLease(
+      const v1::RevokeLeaseRequest& request);
+
+  // AuditService (proto/arca/v1/audit.proto).
+  absl::StatusOr<v1::EnableDeviceResponse> EnableAuditDevice(
+      const v1::EnableDeviceRequest& request);
+  absl::StatusOr<v1::DisableDeviceResponse> DisableAuditDevice(
+      const v1::DisableDeviceRequest& request);
+  absl::StatusOr<v1::ListDevicesResponse> ListAuditDevices(
+      const v1::ListDevicesRequest& request = {});
+  absl::StatusOr<v1::HashResponse> AuditHash(const v1::HashRequest& request);
+  // Streams `log` (read to its end, in 64 KiB chunks) to the server, which
+  // checks its hash chain with `device`'s salt ("" = the only device).
+  // Not retried: the stream is consumed.
+  absl::StatusOr<v1::VerifyLogResponse> VerifyAuditLog(const std::string& device,
+                                                       std::istream& log);
+  // Verifies the device's live file on the server, tail included.
+  absl::StatusOr<v1::VerifyLogResponse> VerifyAuditDevice(
+      const v1::VerifyDeviceRequest& request);
 
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
@@ -204,6 +254,10 @@ class Client {
   std::unique_ptr<v1::KvService::Stub> kv_;
   std::unique_ptr<v1::TokenizeService::Stub> tokenize_;
   std::unique_ptr<v1::LoginService::Stub> login_;
+  std::unique_ptr<v1::AuthService::Stub> auth_;
+  std::unique_ptr<v1::PolicyService::Stub> policy_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::unique_ptr<v1::LeaseService::Stub> lease_;
 };
 
 }  // namespace arca

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kms/status_macros.h"
+#include "server/api/handle.h"
 #include "server/api/status.h"
 
 namespace arca::api {
@@ -15,15 +16,12 @@ std::string_view MountOf(const std::string& mount) {
   return mount.empty() ? std::string_view("kv") : std::string_view(mount);
 }
 
-// Authorizes `<mount>/<area>/<path>` and returns the mount's engine.
-absl::StatusOr<std::shared_ptr<Engine>> Prepare(
-    core::Core* core, grpc::CallbackServerContext* ctx, const std::string& mount,
-    std::string_view area, std::string_view path, Capability cap) {
-  std::string_view m = MountOf(mount);
-  std::string resource;
-  resource.append(m).append("/").append(area).append("/").append(path);
-  RETURN_IF_ERROR(core->Authorize(BearerToken(ctx), resource, cap));
-  return core->KvEngine(m);
+// The resource path `<mount>/<area>/<path>` of a KV request.
+std::string Resource(const std::string& mount, std::string_view area,
+                     std::string_view path) {
+  std::string resource(MountOf(mount));
+  resource.append("/").append(area).append("/").append(path);
+  return resource;
 }
 
 void ToProto(const engines::kv::VersionMetadata& v,
@@ -44,9 +42,11 @@ std::vector<uint64_t> Versions(
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
                                          const v1::KvGetRequest* req,
                                          v1::KvGetResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "data",
-                                          req->path(), Capability::kRead));
+  return Handle(core_, ctx, "kv.get",
+                Resource(req->mount(), "data", req->path()),
+                Capability::kRead, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     ASSIGN_OR_RETURN(engines::kv::Secret s,
                      engine->Get(req->path(), req->version()));
     for (auto& [k, v] : s.data) (*resp->mutable_data())[k] = std::move(v);
@@ -58,9 +58,16 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
                                          const v1::KvPutRequest* req,
                                          v1::KvPutResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "data",
-                                          req->path(), Capability::kUpdate));
+  // Create for a new secret, update for an existing one (as in Vault); a
+  // sealed server or a bad path is reported by the pipeline or the engine.
+  Capability cap = Capability::kCreate;
+  if (auto engine = core_->KvEngine(MountOf(req->mount())); engine.ok()) {
+    if ((*engine)->GetMetadata(req->path()).ok()) cap = Capability::kUpdate;
+  }
+  return Handle(core_, ctx, "kv.put",
+                Resource(req->mount(), "data", req->path()), cap, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     engines::kv::Data data(req->data().begin(), req->data().end());
     std::optional<uint64_t> cas;
     if (req->has_cas()) cas = req->cas();
@@ -74,9 +81,11 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* ctx,
                                           const v1::KvListRequest* req,
                                           v1::KvListResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
-                                          req->path(), Capability::kList));
+  return Handle(core_, ctx, "kv.list",
+                Resource(req->mount(), "metadata", req->path()),
+                Capability::kList, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     ASSIGN_OR_RETURN(auto keys, engine->List(req->path()));
     for (auto& k : keys) resp->add_keys(std::move(k));
     return absl::OkStatus();
@@ -85,33 +94,37 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx,
                                             const v1::KvDeleteRequest* req,
-                                            v1::KvDeleteResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    const bool latest = req->versions().empty();
-    ASSIGN_OR_RETURN(auto engine,
-                     Prepare(core_, ctx, req->mount(), latest ? "data" : "delete",
-                             req->path(),
-                             latest ? Capability::kDelete : Capability::kUpdate));
+                                            v1::KvDeleteResponse* resp) {
+  const bool latest = req->versions().empty();
+  return Handle(core_, ctx, "kv.delete",
+                Resource(req->mount(), latest ? "data" : "delete", req->path()),
+                latest ? Capability::kDelete : Capability::kUpdate, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     return engine->Delete(req->path(), Versions(req->versions()));
   });
 }
 
 grpc::ServerUnaryReactor* KvService::Undelete(grpc::CallbackServerContext* ctx,
                                               const v1::KvUndeleteRequest* req,
-                                              v1::KvUndeleteResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "undelete",
-                                          req->path(), Capability::kUpdate));
+                                              v1::KvUndeleteResponse* resp) {
+  return Handle(core_, ctx, "kv.undelete",
+                Resource(req->mount(), "undelete", req->path()),
+                Capability::kUpdate, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     return engine->Undelete(req->path(), Versions(req->versions()));
   });
 }
 
 grpc::ServerUnaryReactor* KvService::Destroy(grpc::CallbackServerContext* ctx,
                                              const v1::KvDestroyRequest* req,
-                                             v1::KvDestroyResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "destroy",
-                                          req->path(), Capability::kUpdate));
+                                             v1::KvDestroyResponse* resp) {
+  return Handle(core_, ctx, "kv.destroy",
+                Resource(req->mount(), "destroy", req->path()),
+                Capability::kUpdate, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     return engine->Destroy(req->path(), Versions(req->versions()));
   });
 }
@@ -119,9 +132,11 @@ grpc::ServerUnaryReactor* KvService::Destroy(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* KvService::GetMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvGetMetadataRequest* req,
     v1::KvMetadata* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
-                                          req->path(), Capability::kRead));
+  return Handle(core_, ctx, "kv.get_metadata",
+                Resource(req->mount(), "metadata", req->path()),
+                Capability::kRead, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     ASSIGN_OR_RETURN(engines::kv::Metadata m, engine->GetMetadata(req->path()));
     resp->set_path(m.path);
     resp->set_current_version(m.current_version);
@@ -140,10 +155,12 @@ grpc::ServerUnaryReactor* KvService::GetMetadata(
 
 grpc::ServerUnaryReactor* KvService::PutMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvPutMetadataRequest* req,
-    v1::KvPutMetadataResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
-                                          req->path(), Capability::kUpdate));
+    v1::KvPutMetadataResponse* resp) {
+  return Handle(core_, ctx, "kv.put_metadata",
+                Resource(req->mount(), "metadata", req->path()),
+                Capability::kUpdate, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     engines::kv::MetadataUpdate update;
     if (req->has_max_versions()) update.max_versions = req->max_versions();
     if (req->has_cas_required()) update.cas_required = req->cas_required();
@@ -157,10 +174,12 @@ grpc::ServerUnaryReactor* KvService::PutMetadata(
 
 grpc::ServerUnaryReactor* KvService::DeleteMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvDeleteMetadataRequest* req,
-    v1::KvDeleteMetadataResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, Prepare(core_, ctx, req->mount(), "metadata",
-                                          req->path(), Capability::kDelete));
+    v1::KvDeleteMetadataResponse* resp) {
+  return Handle(core_, ctx, "kv.delete_metadata",
+                Resource(req->mount(), "metadata", req->path()),
+                Capability::kDelete, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
     return engine->DeleteMetadata(req->path());
   });
 }

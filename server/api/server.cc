@@ -11,7 +11,11 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "server/api/audit_service.h"
+#include "server/api/auth_service.h"
 #include "server/api/kv_service.h"
+#include "server/api/lease_service.h"
+#include "server/api/policy_service.h"
 #include "server/api/sys_service.h"
 #include "server/api/tokenize_service.h"
 
@@ -67,10 +71,21 @@ bool IsLoopbackListenAddress(const std::string& address) {
 
 struct ApiServer::Services {
   Services(core::Core* core, const RateLimitOptions& rate)
-      : limiter(rate), sys(core, &limiter), kv(core), tokenize(core) {}
+      : limiter(rate),
+        sys(core, &limiter),
+        kv(core),
+        auth(core),
+        policy(core),
+        audit(core),
+        lease(core),
+        tokenize(core) {}
   PeerRateLimiter limiter;
   SysService sys;
   KvService kv;
+  AuthService auth;
+  PolicyService policy;
+  AuditService audit;
+  LeaseService lease;
   TokenizeService tokenize;
   std::unique_ptr<LoginService> login;
 };
@@ -124,6 +139,10 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->services_->sys);
   builder.RegisterService(&server->services_->kv);
+  builder.RegisterService(&server->services_->auth);
+  builder.RegisterService(&server->services_->policy);
+  builder.RegisterService(&server->services_->audit);
+  builder.RegisterService(&server->services_->lease);
   builder.RegisterService(&server->services_->tokenize);
   if (login.has_value()) {
     if (login->limiter == nullptr) login->limiter = &server->services_->limiter;

@@ -1,6 +1,7 @@
 #include "server/api/sys_service.h"
 
 #include "kms/status_macros.h"
+#include "server/api/handle.h"
 #include "server/api/status.h"
 
 namespace arca::api {
@@ -43,7 +44,7 @@ absl::Status SysService::Limit(const grpc::CallbackServerContext* ctx) {
 grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
                                            const v1::InitRequest* req,
                                            v1::InitResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.init", *req, resp, [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::InitResult r,
                      core_->Init(ToInt(req->secret_shares()),
@@ -55,9 +56,10 @@ grpc::ServerUnaryReactor* SysService::Init(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::SealStatus(
-    grpc::CallbackServerContext* ctx, const v1::SealStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::SealStatusRequest* req,
     v1::SealStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.seal_status", *req, resp,
+                     [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::SealStatus s, core_->GetSealStatus());
     FillSealStatus(s, resp);
@@ -68,7 +70,8 @@ grpc::ServerUnaryReactor* SysService::SealStatus(
 grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
                                              const v1::UnsealRequest* req,
                                              v1::SealStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.unseal", *req, resp,
+                     [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::SealStatus s, core_->Unseal(req->key(), req->reset()));
     FillSealStatus(s, resp);
@@ -77,21 +80,19 @@ grpc::ServerUnaryReactor* SysService::Unseal(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::Seal(grpc::CallbackServerContext* ctx,
-                                           const v1::SealRequest*,
-                                           v1::SealResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/seal",
-                                     core::Capability::kSudo));
+                                           const v1::SealRequest* req,
+                                           v1::SealResponse* resp) {
+  return Handle(core_, ctx, "sys.seal", "sys/seal", core::Capability::kSudo,
+                *req, resp, [&](core::Caller&) -> absl::Status {
     return core_->Seal();
   });
 }
 
 grpc::ServerUnaryReactor* SysService::Rotate(grpc::CallbackServerContext* ctx,
-                                             const v1::RotateRequest*,
+                                             const v1::RotateRequest* req,
                                              v1::KeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/rotate",
-                                     core::Capability::kSudo));
+  return Handle(core_, ctx, "sys.rotate", "sys/rotate", core::Capability::kSudo,
+                *req, resp, [&](core::Caller&) -> absl::Status {
     ASSIGN_OR_RETURN(barrier::TermInfo t, core_->Rotate());
     FillTerm(t, resp);
     return absl::OkStatus();
@@ -99,11 +100,11 @@ grpc::ServerUnaryReactor* SysService::Rotate(grpc::CallbackServerContext* ctx,
 }
 
 grpc::ServerUnaryReactor* SysService::KeyStatus(
-    grpc::CallbackServerContext* ctx, const v1::KeyStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::KeyStatusRequest* req,
     v1::KeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(BearerToken(ctx), "sys/key-status",
-                                     core::Capability::kRead));
+  return Handle(core_, ctx, "sys.key_status", "sys/key-status",
+                core::Capability::kRead, *req, resp,
+                [&](core::Caller&) -> absl::Status {
     ASSIGN_OR_RETURN(barrier::TermInfo t, core_->KeyStatus());
     FillTerm(t, resp);
     return absl::OkStatus();
@@ -113,7 +114,8 @@ grpc::ServerUnaryReactor* SysService::KeyStatus(
 grpc::ServerUnaryReactor* SysService::RekeyInit(
     grpc::CallbackServerContext* ctx, const v1::RekeyInitRequest* req,
     v1::RekeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_init", *req, resp,
+                     [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::RekeyStatus s,
                      core_->RekeyInit(ToInt(req->secret_shares()),
@@ -124,9 +126,10 @@ grpc::ServerUnaryReactor* SysService::RekeyInit(
 }
 
 grpc::ServerUnaryReactor* SysService::RekeyStatus(
-    grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest*,
+    grpc::CallbackServerContext* ctx, const v1::RekeyStatusRequest* req,
     v1::RekeyStatusResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_status", *req, resp,
+                     [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     FillRekey(core_->GetRekeyStatus(), resp);
     return absl::OkStatus();
@@ -136,7 +139,8 @@ grpc::ServerUnaryReactor* SysService::RekeyStatus(
 grpc::ServerUnaryReactor* SysService::RekeyUpdate(
     grpc::CallbackServerContext* ctx, const v1::RekeyUpdateRequest* req,
     v1::RekeyUpdateResponse* resp) {
-  return Unary(ctx, [&]() -> absl::Status {
+  return HandleEvent(core_, ctx, "sys.rekey_update", *req, resp,
+                     [&]() -> absl::Status {
     RETURN_IF_ERROR(Limit(ctx));
     ASSIGN_OR_RETURN(core::RekeyResult r,
                      core_->RekeyUpdate(req->nonce(), req->key()));
@@ -150,11 +154,12 @@ grpc::ServerUnaryReactor* SysService::RekeyUpdate(
 
 grpc::ServerUnaryReactor* SysService::RekeyCancel(
     grpc::CallbackServerContext* ctx, const v1::RekeyCancelRequest* req,
-    v1::RekeyCancelResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Limit(ctx));
-    return core_->RekeyCancel(req->nonce());
-  });
+    v1::RekeyCancelResponse* resp) {
+  return HandleEvent(core_, ctx, "sys.rekey_cancel", *req, resp,
+                     [&]() -> absl::Status {
+                       RETURN_IF_ERROR(Limit(ctx));
+                       return core_->RekeyCancel(req->nonce());
+                     });
 }
 
 }  // namespace arca::api

@@ -12,7 +12,6 @@ namespace {
 
 constexpr std::string_view kSealConfigKey = "core/seal-config";
 constexpr std::string_view kMountTablePath = "core/mounts";
-constexpr std::string_view kRootPolicy = "root";
 
 // The mounts every server has: kv at "kv", tokenize at "tokenize". Adds
 // those missing from `table` (a data dir from before a mount type existed);
@@ -59,6 +58,13 @@ absl::Status AddShare(ShareCollector& collector, std::string_view share_text,
       absl::StrCat(std::string(st.message()), "; progress was reset"));
 }
 
+absl::Status PermissionDenied(std::string_view path, Capability capability) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("permission denied: ",
+                   std::string(auth::CapabilityName(capability)), " on ",
+                   std::string(path)));
+}
+
 absl::Status NotInitialized() {
   return absl::FailedPreconditionError("arca is not initialized");
 }
@@ -66,25 +72,49 @@ absl::Status NotInitialized() {
 }  // namespace
 
 std::string_view CapabilityName(Capability c) {
-  switch (c) {
-    case Capability::kCreate: return "create";
-    case Capability::kRead: return "read";
-    case Capability::kUpdate: return "update";
-    case Capability::kDelete: return "delete";
-    case Capability::kList: return "list";
-    case Capability::kSudo: return "sudo";
-  }
-  return "unknown";
+  return auth::CapabilityName(c);
 }
 
 Core::Core(std::unique_ptr<storage::Backend> backend, barrier::Options options)
     : backend_(std::move(backend)),
       barrier_(backend_.get(), options),
-      tokens_(barrier::View(&barrier_, "core/token/")) {}
+      leases_(barrier::View(&barrier_, "core/lease/")),
+      tokens_(barrier::View(&barrier_, "core/token/"), &leases_),
+      policies_(barrier::View(&barrier_, "core/policy/")) {
+  leases_.RegisterRevoker(
+      std::string(kTokenLeaseKind),
+      [this](const lease::LeaseEntry& lease) -> absl::Status {
+        std::string hash;
+        if (!HexToBytes(lease.data(), &hash)) {
+          return absl::OkStatus();  // nothing a retry could fix
+        }
+        return tokens_.Revoke(hash);
+      });
+  expiry_thread_ = std::thread([this] { ExpiryLoop(); });
+}
 
 Core::~Core() {
+  {
+    absl::MutexLock lock(&expiry_mu_);
+    stop_ = true;
+  }
+  expiry_thread_.join();
   absl::MutexLock lock(&mu_);
   PreSeal();
+}
+
+void Core::ExpiryLoop() {
+  absl::MutexLock lock(&expiry_mu_);
+  while (!stop_) {
+    expiry_mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
+    if (stop_) break;
+    expiry_mu_.Unlock();
+    if (!barrier_.Sealed()) {
+      const int n = leases_.ExpireDue(absl::Now());
+      if (n > 0) spdlog::info("revoked {} expired leases", n);
+    }
+    expiry_mu_.Lock();
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Core>> Core::Open(
@@ -137,8 +167,8 @@ absl::StatusOr<InitResult> Core::Init(int shares, int threshold) {
   InitResult result;
   absl::Status st = [&]() -> absl::Status {
     RETURN_IF_ERROR(tokens_.Initialize());
-    ASSIGN_OR_RETURN(result.root_token,
-                     tokens_.Create({std::string(kRootPolicy)}));
+    ASSIGN_OR_RETURN(IssuedToken root, tokens_.CreateRoot());
+    result.root_token = std::move(root.token);
     MountTable table;
     AddDefaultMounts(table);
     RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
@@ -223,6 +253,7 @@ absl::StatusOr<SealStatus> Core::Unseal(std::string_view share_text,
 
 absl::Status Core::PostUnseal() {
   RETURN_IF_ERROR(tokens_.Load());
+  RETURN_IF_ERROR(OpenAuditDevices());
   ASSIGN_OR_RETURN(auto raw, barrier_.Get(kMountTablePath));
   if (!raw.has_value()) return absl::DataLossError("mount table is missing");
   MountTable table;
@@ -258,7 +289,15 @@ void Core::PreSeal() {
     for (auto& [path, engine] : tokenize_mounts_) engine->DropCache();
     tokenize_mounts_.clear();
   }
+  {
+    absl::MutexLock lock(&audit_mu_);
+    for (const auto& [name, device] : audit_files_) (void)audit_.Disable(name);
+    for (const std::string& name : audit_.List()) (void)audit_.Disable(name);
+    audit_files_.clear();
+  }
   tokens_.Clear();
+  policies_.Clear();
+  leases_.Clear();
   unseal_shares_.Reset();
   rekey_.reset();
   barrier_.Seal();
@@ -387,16 +426,12 @@ absl::Status Core::RekeyCancel(std::string_view nonce) {
 absl::Status Core::Authorize(std::string_view token, std::string_view path,
                              Capability capability) {
   if (barrier_.Sealed()) return barrier::SealedError();
-  if (token.empty()) {
-    return absl::UnauthenticatedError("missing token");
-  }
+  if (token.empty()) return absl::UnauthenticatedError("missing token");
   ASSIGN_OR_RETURN(TokenEntry entry, tokens_.Lookup(token));
-  for (const auto& p : entry.policies()) {
-    if (p == kRootPolicy) return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "permission denied: ", std::string(CapabilityName(capability)), " on ",
-      std::string(path)));
+  ASSIGN_OR_RETURN(auto acl, policies_.AclFor({entry.policies().begin(),
+                                               entry.policies().end()}));
+  if (acl->Allowed(path, capability)) return absl::OkStatus();
+  return PermissionDenied(path, capability);
 }
 
 absl::StatusOr<std::shared_ptr<engines::kv::Engine>> Core::KvEngine(

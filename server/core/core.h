@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <optional>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,17 +15,24 @@
 #include "absl/synchronization/mutex.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
+#include "absl/functional/function_ref.h"
+#include "server/audit/broker.h"
+#include "server/audit/chain.h"
+#include "server/audit/file_device.h"
+#include "server/core/policy_store.h"
+#include "server/core/request.h"
 #include "server/core/shares.h"
 #include "server/core/token_store.h"
 #include "server/engines/kv/engine.h"
 #include "server/engines/tokenize/engine.h"
+#include "server/lease/manager.h"
 #include "server/storage/backend.h"
 
 namespace arca::core {
 
 inline constexpr std::string_view kVersion = "0.1.0";
 
-enum class Capability { kCreate, kRead, kUpdate, kDelete, kList, kSudo };
+// Capability is auth::Capability (request.h); this names it.
 std::string_view CapabilityName(Capability c);
 
 struct InitResult {
@@ -56,12 +65,15 @@ struct RekeyResult {
 };
 
 // Core is the server without its transport: seal state, unseal and rekey
-// progress, the token store, the mount table, and Authorize, the single
-// place every request is authorized. It owns the storage backend, the
-// barrier and the mounted engines. Thread-safe.
+// progress, tokens, policies, leases, audit devices, the mount table, and
+// the request pipeline every authenticated RPC goes through (BeginRequest /
+// FinishRequest, or Handle for both). It owns the storage backend, the
+// barrier, the mounted engines, the lease manager and its expiry thread.
+// Thread-safe.
 //
 // Storage layout: "core/seal-config" in the clear (needed while sealed);
-// through the barrier: "core/mounts", "core/token/..." and each mount's view
+// through the barrier: "core/mounts", "core/token/...", "core/policy/<name>",
+// "core/audit/<name>", "core/lease/..." and each mount's view
 // "logical/<uuid>/".
 class Core {
  public:
@@ -87,11 +99,66 @@ class Core {
                                           std::string_view share_text);
   absl::Status RekeyCancel(std::string_view nonce);
 
-  // UNAVAILABLE while sealed, UNAUTHENTICATED for a missing or unknown
-  // token, PERMISSION_DENIED if the token's policies do not grant
-  // `capability` on `path`. Only the root policy exists so far.
+  // Checks only (no audit, no use counted): UNAVAILABLE while sealed,
+  // UNAUTHENTICATED for a missing, unknown or expired token,
+  // PERMISSION_DENIED if its policies do not grant `capability` on `path`.
+  // Prefer Handle, which also audits.
   absl::Status Authorize(std::string_view token, std::string_view path,
                          Capability capability);
+
+  // The request pipeline (DESIGN.md section 2), first half: sealed ->
+  // UNAVAILABLE; resolve the token (UNAUTHENTICATED); ACL check of
+  // request.path / request.capability; audit the request with the decision
+  // (an audit failure is UNAVAILABLE and nothing runs); PERMISSION_DENIED if
+  // denied; spend one use of a use-limited token. Returns the Caller the
+  // handler works with.
+  absl::StatusOr<std::unique_ptr<Caller>> BeginRequest(Request request);
+  // Second half: register the lease the handler attached (if `status` is
+  // OK), audit the response with `response` fields and the final status,
+  // revoke a token whose last use this was. Returns the status to send: the
+  // handler's, or UNAVAILABLE if the response could not be audited (the
+  // response must then be discarded).
+  absl::Status FinishRequest(Caller& caller, absl::Status status,
+                             const AuditPayload& response);
+  // BeginRequest, `handler`, `describe_response` (only on success), then
+  // FinishRequest.
+  absl::Status Handle(Request request,
+                      absl::FunctionRef<absl::Status(Caller&)> handler,
+                      absl::FunctionRef<void(AuditPayload*)> describe_response);
+  // Audits an unauthenticated lifecycle event (init, unseal, seal-status)
+  // to every enabled device; best effort, as these return no stored secret
+  // and must work while audit devices are sealed away.
+  void AuditEvent(std::string_view operation, std::string_view remote_address,
+                  AuditPayload payload, const absl::Status& status);
+
+  // Tokens. Creates a token for `caller`: without policies it inherits the
+  // caller's; a non-root caller may only hand out policies it holds
+  // (PERMISSION_DENIED); an orphan needs sudo on auth/token/create. Every
+  // non-root token also gets "default".
+  absl::StatusOr<IssuedToken> CreateToken(const Caller& caller,
+                                          TokenParams params);
+  TokenStore& tokens() { return tokens_; }
+  PolicyStore& policies() { return policies_; }
+  lease::Manager& leases() { return leases_; }
+
+  // Audit devices. `type` must be "file" with `path` set. The device gets a
+  // fresh salt kept in the barrier; enabled devices reopen at unseal.
+  absl::Status EnableAudit(std::string_view name, std::string_view type,
+                           std::string_view path);
+  absl::Status DisableAudit(std::string_view name);
+  // Enabled devices (salts cleared), sorted by name.
+  absl::StatusOr<std::vector<AuditDeviceRecord>> ListAudit();
+  // HashForAudit(device salt, value): what the device writes for `value`.
+  absl::StatusOr<std::string> AuditHash(std::string_view name,
+                                        std::string_view value);
+  // The device's salt (for verification, inside the server only) and its
+  // live chain head if it is a file device that is open.
+  absl::StatusOr<kms::SecretBytes> AuditSalt(std::string_view name);
+  std::optional<audit::ChainHead> AuditHead(std::string_view name);
+  // The file an open device writes.
+  std::optional<std::string> AuditPath(std::string_view name);
+  // The single device's name if exactly one is enabled.
+  absl::StatusOr<std::string> SoleAuditDevice();
 
   // The KV engine mounted at `mount`; NOT_FOUND if there is none.
   absl::StatusOr<std::shared_ptr<engines::kv::Engine>> KvEngine(
@@ -105,15 +172,27 @@ class Core {
   absl::StatusOr<std::optional<SealConfig>> LoadSealConfig();
   absl::Status StoreSealConfig(const SealConfig& config);
   absl::Status DiscardUnfinishedInit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After the barrier is unsealed: load tokens and mounts.
+  // After the barrier is unsealed: load tokens, mounts and audit devices.
   absl::Status PostUnseal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status OpenAuditDevices();
+  absl::Status AuditLog(const Caller& caller, audit::Entry::Kind kind,
+                        const auth::Decision& decision,
+                        const absl::Status* status,
+                        const AuditPayload& payload);
+  void ExpiryLoop();
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   SealStatus StatusLocked(const std::optional<SealConfig>& config) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<storage::Backend> backend_;
   barrier::Barrier barrier_;
+  lease::Manager leases_;
   TokenStore tokens_;
+  PolicyStore policies_;
+  audit::Broker audit_;
+  absl::Mutex audit_mu_;  // enable/disable
+  std::map<std::string, std::shared_ptr<audit::FileDevice>, std::less<>>
+      audit_files_ ABSL_GUARDED_BY(audit_mu_);
 
   absl::Mutex mu_;  // lifecycle: init, unseal, seal, rekey
   ShareCollector unseal_shares_ ABSL_GUARDED_BY(mu_);
@@ -130,6 +209,11 @@ class Core {
       kv_mounts_ ABSL_GUARDED_BY(mounts_mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<engines::tokenize::Engine>>
       tokenize_mounts_ ABSL_GUARDED_BY(mounts_mu_);
+
+  // The expiry thread wakes once a second; stop_ ends it.
+  absl::Mutex expiry_mu_;
+  bool stop_ ABSL_GUARDED_BY(expiry_mu_) = false;
+  std::thread expiry_thread_;
 };
 
 }  // namespace arca::core

@@ -8,21 +8,54 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "kms/secret_bytes.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
+#include "server/lease/manager.h"
 
 namespace arca::core {
 
-// TokenStore issues and resolves tokens. A token is
+// What a new token gets. Policy names are taken as given (the core checks
+// them against the parent first).
+struct TokenParams {
+  std::vector<std::string> policies;
+  absl::Duration ttl = absl::ZeroDuration();  // 0: kDefaultTokenTtl
+  absl::Duration explicit_max_ttl = absl::ZeroDuration();  // 0: none
+  bool renewable = true;
+  int64_t num_uses = 0;  // 0: unlimited
+  bool orphan = false;
+  std::string display_name;
+};
+
+// A token handed out once, with its stored entry.
+struct IssuedToken {
+  std::string token;
+  TokenEntry entry;
+};
+
+inline constexpr absl::Duration kDefaultTokenTtl = absl::Hours(768);
+inline constexpr absl::Duration kMaxTokenTtl = absl::Hours(768);
+// The lease kind under which token expiry is registered.
+inline constexpr std::string_view kTokenLeaseKind = "token";
+
+// TokenStore issues, resolves, renews and revokes tokens. A token is
 // "arca.s." + base64url(32 random bytes); it is never stored: storage holds
 // only HMAC-SHA256(salt, token), with the salt kept in the barrier, and
 // entries are found by that hash and then compared in constant time.
-// Owns an in-memory cache of resolved entries, dropped by Clear() on seal.
-// Thread-safe.
+//
+// Storage under its view: "salt"; "id/<hex hash>" -> TokenEntry;
+// "accessor/<accessor>" -> hex hash; "parent/<hex parent>/<hex child>" -> "".
+// A token that expires has a lease of kind "token" in the lease manager,
+// so expiry shares the manager's time index; revoking a token revokes its
+// children (recursively) and every lease it created.
+//
+// Owns an in-memory cache of entries, dropped on Clear() (seal). The lease
+// manager is not owned and must outlive the store. Thread-safe.
 class TokenStore {
  public:
-  explicit TokenStore(barrier::View view) : view_(std::move(view)) {}
+  TokenStore(barrier::View view, lease::Manager* leases)
+      : view_(std::move(view)), leases_(leases) {}
 
   // Creates the salt. Called once, at init, with the barrier unsealed.
   absl::Status Initialize();
@@ -31,20 +64,56 @@ class TokenStore {
   // Forgets the salt and the cache (on seal).
   void Clear();
 
-  // Issues a new token with `policies`; returns the token text, once.
-  absl::StatusOr<std::string> Create(std::vector<std::string> policies);
+  // The root token created by init: policy "root", no expiry.
+  absl::StatusOr<IssuedToken> CreateRoot();
+  // A token with `params`. Unless `params.orphan` or `parent` is null, it
+  // becomes a child of `parent` and cannot outlive it.
+  absl::StatusOr<IssuedToken> Create(const TokenEntry* parent,
+                                     TokenParams params);
 
-  // The entry for `token`; UNAUTHENTICATED if it is unknown or malformed.
+  // The entry for `token`; UNAUTHENTICATED if it is unknown, malformed,
+  // expired or out of uses.
   absl::StatusOr<TokenEntry> Lookup(std::string_view token);
+  // NOT_FOUND if no live token has this accessor.
+  absl::StatusOr<TokenEntry> LookupAccessor(std::string_view accessor);
+
+  // The stored entry with this id hash, live or expired; nullopt if none.
+  absl::StatusOr<std::optional<TokenEntry>> LookupHash(std::string_view id_hash);
+
+  // Spends one use of a use-limited token. Returns true if that was its
+  // last use: the caller revokes it once the request is done.
+  absl::StatusOr<bool> Use(const TokenEntry& entry);
+
+  // Extends the token's life to now + `increment` (its ttl if zero), capped
+  // by its max TTL. FAILED_PRECONDITION if it is not renewable.
+  absl::StatusOr<TokenEntry> Renew(const TokenEntry& entry,
+                                   absl::Duration increment);
+
+  // Revokes the token with this id hash, its children and their leases.
+  // OK if it is already gone.
+  absl::Status Revoke(std::string_view id_hash);
+
+  // Hex of the id hash: how leases and child links name a token.
+  static std::string OwnerId(const TokenEntry& entry);
+  static bool IsRoot(const TokenEntry& entry);
 
  private:
   absl::StatusOr<std::string> Hash(std::string_view token) const;
+  absl::Status Persist(const TokenEntry& entry);
+  absl::StatusOr<IssuedToken> Issue(TokenEntry entry);
+  absl::Status RevokeTree(const std::string& hex, int depth);
 
   barrier::View view_;
+  lease::Manager* leases_;
   mutable absl::Mutex mu_;
   kms::SecretBytes salt_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, TokenEntry> cache_ ABSL_GUARDED_BY(mu_);
+  // Serializes use counting so that N uses mean exactly N requests.
+  absl::Mutex use_mu_;
 };
+
+// Decodes hex; false for odd length or a non-hex character.
+bool HexToBytes(std::string_view hex, std::string* out);
 
 }  // namespace arca::core
 

@@ -336,6 +336,34 @@ TEST_F(ArcaCliTest, ParseErrorsDoNotEchoArgumentValues) {
   }
 }
 
+TEST_F(ArcaCliTest, TokenCommandsRefuseATokenOnTheCommandLine) {
+  const std::string token = "arca.s.CANARYtokenOnArgv99";
+  for (const char* verb : {"lookup", "renew", "revoke"}) {
+    Result r = Run({"token", verb, token});
+    EXPECT_EQ(r.rc, 1) << verb;
+    EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+    EXPECT_THAT(r.err, Not(HasSubstr(token))) << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr(token)));
+  }
+  // Two targets at once are refused too.
+  Result both = Run({"token", "lookup", "--self", "--accessor", "abcd"});
+  EXPECT_EQ(both.rc, 1);
+  EXPECT_THAT(both.err, HasSubstr("exactly one"));
+}
+
+TEST_F(ArcaCliTest, AuditHashRefusesAValueOnTheCommandLine) {
+  const std::string value = "CANARYvalueOnArgv";
+  Result r = Run({"audit", "hash", value});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr(value)));
+}
+
+TEST_F(ArcaCliTest, PolicyExplainNeedsExactlyOneSubject) {
+  Result r = Run({"policy", "explain", "kv/data/x", "read"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("exactly one of --token-accessor or --policy"));
+}
+
 TEST_F(ArcaCliTest, NegativeCasIsRejectedBeforeAnyRequest) {
   Unseal();
   Result r = Run({"kv", "put", "a", "k=v", "--cas", "-1"});
