@@ -94,6 +94,7 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
 
   AddOperatorCommands(app, ctx);
   AddKvCommands(app, ctx);
+  AddTransitCommands(app, ctx);
 
   // CLI11 takes its argument vector in reverse order.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

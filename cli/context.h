@@ -38,9 +38,11 @@ struct Context {
   int PrintJson(const google::protobuf::Message& msg) const;
 };
 
-// Registers `arca operator ...` and `arca kv ...` under `app`.
+// Registers `arca operator ...`, `arca kv ...` and `arca transit ...` under
+// `app`.
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
+void AddTransitCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -12,6 +12,8 @@
 #include "arca/v1/kv.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "arca/v1/sys.pb.h"
+#include "arca/v1/transit.grpc.pb.h"
+#include "arca/v1/transit.pb.h"
 #include "client/retry.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -37,8 +39,8 @@ struct ClientOptions {
   // and key (mTLS) will be added here.
 };
 
-// Client is the C++ API of arcad: one method per RPC of SysService and
-// KvService, each returning the response proto or an absl::Status with the
+// Client is the C++ API of arcad: one method per RPC of SysService,
+// KvService and TransitService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -91,6 +93,52 @@ class Client {
   absl::StatusOr<v1::KvDeleteMetadataResponse> KvDeleteMetadata(
       const v1::KvDeleteMetadataRequest& request);
 
+  // TransitService (see proto/arca/v1/transit.proto). An empty `mount` is
+  // sent as is; the server treats it as "transit". Reads, decrypt, HMAC,
+  // verify and sign are retried on UNAVAILABLE; calls that create or change
+  // a key or consume a nonce (create, rotate, encrypt, rewrap, datakey) are
+  // not, so a dropped answer never rotates or encrypts twice.
+  absl::StatusOr<v1::TransitKey> TransitCreateKey(
+      const v1::TransitCreateKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitReadKey(
+      const v1::TransitReadKeyRequest& request);
+  absl::StatusOr<v1::TransitListKeysResponse> TransitListKeys(
+      const v1::TransitListKeysRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitRotateKey(
+      const v1::TransitRotateKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitConfigureKey(
+      const v1::TransitConfigureKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitTrimKey(
+      const v1::TransitTrimKeyRequest& request);
+  absl::StatusOr<v1::TransitDeleteKeyResponse> TransitDeleteKey(
+      const v1::TransitDeleteKeyRequest& request);
+  absl::StatusOr<v1::TransitExportKeyResponse> TransitExportKey(
+      const v1::TransitExportKeyRequest& request);
+  absl::StatusOr<v1::TransitEncryptResponse> TransitEncrypt(
+      const v1::TransitEncryptRequest& request);
+  absl::StatusOr<v1::TransitDecryptResponse> TransitDecrypt(
+      const v1::TransitDecryptRequest& request);
+  absl::StatusOr<v1::TransitEncryptResponse> TransitRewrap(
+      const v1::TransitRewrapRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchEncrypt(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchDecrypt(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchRewrap(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitDataKeyResponse> TransitGenerateDataKey(
+      const v1::TransitDataKeyRequest& request);
+  absl::StatusOr<v1::TransitHmacResponse> TransitHmac(
+      const v1::TransitHmacRequest& request);
+  absl::StatusOr<v1::TransitVerifyResponse> TransitVerify(
+      const v1::TransitVerifyRequest& request);
+  absl::StatusOr<v1::TransitSignResponse> TransitSign(
+      const v1::TransitSignRequest& request);
+
+  // SysService TuneMount: sys/mounts/<path>/tune, sudo.
+  absl::StatusOr<v1::TuneMountResponse> TuneMount(
+      const v1::TuneMountRequest& request);
+
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
   // seal-status, rekey) never see it, so it is not exposed needlessly.
@@ -114,6 +162,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SysService::Stub> sys_;
   std::unique_ptr<v1::KvService::Stub> kv_;
+  std::unique_ptr<v1::TransitService::Stub> transit_;
 };
 
 }  // namespace arca

@@ -6,13 +6,15 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "server/api/kv_service.h"
 #include "server/api/sys_service.h"
+#include "server/api/transit_service.h"
 
 namespace arca::api {
 
 struct ApiServer::Services {
-  explicit Services(core::Core* core) : sys(core), kv(core) {}
+  explicit Services(core::Core* core) : sys(core), kv(core), transit(core) {}
   SysService sys;
   KvService kv;
+  TransitService transit;
 };
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
@@ -31,6 +33,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->services_->sys);
   builder.RegisterService(&server->services_->kv);
+  builder.RegisterService(&server->services_->transit);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + options.listen_address);

@@ -6,16 +6,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
 #include "server/core/shares.h"
 #include "server/core/token_store.h"
 #include "server/engines/kv/engine.h"
+#include "server/engines/transit/engine.h"
 #include "server/storage/backend.h"
 
 namespace arca::core {
@@ -24,6 +28,16 @@ inline constexpr std::string_view kVersion = "0.1.0";
 
 enum class Capability { kCreate, kRead, kUpdate, kDelete, kList, kSudo };
 std::string_view CapabilityName(Capability c);
+
+// A mounted transit engine and its mount options.
+struct TransitMount {
+  std::shared_ptr<engines::transit::Engine> engine;
+  bool create_on_encrypt = true;
+};
+
+// How often an unsealed core runs engine maintenance (transit auto-rotation
+// and usage flushes).
+inline constexpr absl::Duration kMaintenanceInterval = absl::Minutes(1);
 
 struct InitResult {
   std::vector<std::string> shares_base64;
@@ -57,11 +71,14 @@ struct RekeyResult {
 // Core is the server without its transport: seal state, unseal and rekey
 // progress, the token store, the mount table, and Authorize, the single
 // place every request is authorized. It owns the storage backend, the
-// barrier and the mounted engines. Thread-safe.
+// barrier and the mounted engines, and while unsealed a maintenance thread
+// (every kMaintenanceInterval: transit auto-rotation and usage flushes).
+// Thread-safe.
 //
 // Storage layout: "core/seal-config" in the clear (needed while sealed);
 // through the barrier: "core/mounts", "core/token/..." and each mount's view
-// "logical/<uuid>/".
+// "logical/<uuid>/". Init mounts "kv" and "transit"; a data dir from before
+// transit existed gets the "transit" mount added at its next unseal.
 class Core {
  public:
   static absl::StatusOr<std::unique_ptr<Core>> Open(
@@ -96,6 +113,14 @@ class Core {
   absl::StatusOr<std::shared_ptr<engines::kv::Engine>> KvEngine(
       std::string_view mount);
 
+  // The transit engine mounted at `mount`; NOT_FOUND if there is none.
+  absl::StatusOr<TransitMount> TransitEngine(std::string_view mount);
+
+  // Sets a transit mount's create-on-encrypt option and stores it in the
+  // mount table. NOT_FOUND if no transit engine is mounted at `mount`.
+  absl::Status TuneTransitMount(std::string_view mount,
+                                bool create_on_encrypt);
+
  private:
   Core(std::unique_ptr<storage::Backend> backend, barrier::Options options);
   absl::StatusOr<std::optional<SealConfig>> LoadSealConfig();
@@ -104,6 +129,10 @@ class Core {
   // After the barrier is unsealed: load tokens and mounts.
   absl::Status PostUnseal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts / stops the maintenance thread (under mu_).
+  void StartMaintenance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopMaintenance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunMaintenance();
   SealStatus StatusLocked(const std::optional<SealConfig>& config) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -124,6 +153,13 @@ class Core {
   absl::Mutex mounts_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<engines::kv::Engine>>
       kv_mounts_ ABSL_GUARDED_BY(mounts_mu_);
+  absl::flat_hash_map<std::string, TransitMount> transit_mounts_
+      ABSL_GUARDED_BY(mounts_mu_);
+
+  // The maintenance thread runs between PostUnseal and PreSeal; it takes
+  // mounts_mu_ only to copy the engine list, never mu_.
+  std::unique_ptr<absl::Notification> stop_maintenance_ ABSL_GUARDED_BY(mu_);
+  std::thread maintenance_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace arca::core
