@@ -43,6 +43,18 @@ absl::StatusOr<core::TransitMount> Prepare(core::Core* core,
   return core->TransitEngine(mount);
 }
 
+// A field this server does not know is refused rather than ignored: a
+// client built against some other schema might be sending a nonce, and a
+// caller-chosen nonce is never accepted.
+absl::Status RefuseUnknownFields(const google::protobuf::Message& req) {
+  if (req.GetReflection()->GetUnknownFields(req).empty()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "request has fields this server does not know; a caller-supplied "
+      "nonce is never accepted");
+}
+
 void ToProto(const KeyInfo& k, v1::TransitKey* out) {
   out->set_name(k.name);
   out->set_type(std::string(engines::transit::KeyTypeName(k.type)));
@@ -260,6 +272,7 @@ grpc::ServerUnaryReactor* TransitService::Encrypt(
     ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
                                          Resource(m, "encrypt", req->name()),
                                          Capability::kUpdate));
+    RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(),
                           req->key_version()};
     auto result = mount.engine->Encrypt(req->name(), req->plaintext(), options);
@@ -304,6 +317,7 @@ grpc::ServerUnaryReactor* TransitService::Rewrap(
     ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
                                          Resource(m, "rewrap", req->name()),
                                          Capability::kUpdate));
+    RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(), 0};
     ASSIGN_OR_RETURN(
         auto result,
@@ -322,6 +336,10 @@ grpc::ServerUnaryReactor* TransitService::BatchEncrypt(
     ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
                                          Resource(m, "encrypt", req->name()),
                                          Capability::kUpdate));
+    RETURN_IF_ERROR(RefuseUnknownFields(*req));
+    for (const auto& item : req->items()) {
+      RETURN_IF_ERROR(RefuseUnknownFields(item));
+    }
     const std::vector<BatchItem> items = Items(*req);
     auto results = mount.engine->BatchEncrypt(req->name(), items);
     if (absl::IsNotFound(results.status()) && mount.create_on_encrypt &&
@@ -380,6 +398,7 @@ grpc::ServerUnaryReactor* TransitService::GenerateDataKey(
                          wrapped_only ? "datakey/wrapped" : "datakey/plaintext",
                          req->name()),
                 Capability::kUpdate));
+    RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(), 0};
     const int bits = req->bits() == 0 ? 256 : req->bits();
     ASSIGN_OR_RETURN(engines::transit::DataKey key,
