@@ -409,6 +409,56 @@ TEST_F(TransitTest, MissingKeyIsNotFoundUnlessCreatedOnEncrypt) {
                   .ok());
 }
 
+// --- key management -------------------------------------------------------------
+
+TEST_F(TransitTest, KeyListTrimDeleteAndExportFollowKeyConfig) {
+  CreateKey("a", {"--type", "xchacha20-poly1305"});
+  CreateKey("b", {"--exportable"});
+  CliResult list = Cli({"transit", "list", "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out, "{\"keys\":[\"a\",\"b\"]}\n");
+
+  // XChaCha20-Poly1305 round-trips through the CLI too.
+  const std::string ct = CliEncrypt("a", "x");
+  EXPECT_EQ(Cli({"transit", "decrypt", "a"}, ct).out, "x");
+
+  // Trim removes versions below min_decryption_version.
+  for (int i = 0; i < 2; ++i) Cli({"transit", "rotate", "a"});
+  ASSERT_EQ(Cli({"transit", "config", "a", "--min-decryption-version", "3"})
+                .exit_code,
+            0);
+  CliResult trim = Cli({"transit", "trim", "a", "--format", "json"});
+  ASSERT_EQ(trim.exit_code, 0) << trim.err;
+  auto trimmed = nlohmann::json::parse(trim.out);
+  EXPECT_EQ(trimmed["min_available_version"], 3);
+  EXPECT_EQ(trimmed["versions"].size(), 1u);
+
+  // Delete needs deletion_allowed.
+  CliResult refused = Cli({"transit", "delete", "a"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, StartsWith("FAILED_PRECONDITION: "));
+  ASSERT_EQ(Cli({"transit", "config", "a", "--deletion-allowed"}).exit_code,
+            0);
+  ASSERT_EQ(Cli({"transit", "delete", "a"}).exit_code, 0);
+  EXPECT_EQ(Cli({"transit", "show", "a"}).exit_code, 2);
+
+  // Export only for exportable keys.
+  v1::TransitExportKeyRequest exp;
+  exp.set_name("b");
+  exp.set_kind("encryption-key");
+  auto exported = client_->TransitExportKey(exp);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  ASSERT_EQ(exported->keys().size(), 1u);
+  EXPECT_EQ(exported->keys().at(1).size(), 32u);
+  CreateKey("c");
+  exp.set_name("c");
+  EXPECT_EQ(client_->TransitExportKey(exp).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  exp.set_kind("everything");
+  EXPECT_EQ(client_->TransitExportKey(exp).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // --- HMAC, signatures, data keys ----------------------------------------------
 
 TEST_F(TransitTest, HmacSignAndDatakeyThroughCli) {
