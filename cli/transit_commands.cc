@@ -503,6 +503,26 @@ int RunTag(const Context& ctx, const TagArgs& args, TagOp op) {
   return rc;
 }
 
+// --- tune (mount options) -------------------------------------------------------
+
+struct TuneArgs {
+  std::string mount = kDefaultMount;
+  std::string create_on_encrypt;
+};
+
+int RunTune(const Context& ctx, const TuneArgs& args) {
+  v1::TuneMountRequest r;
+  r.set_path(args.mount);
+  r.set_transit_create_on_encrypt(args.create_on_encrypt == "true");
+  return WithClient(ctx, [&](Client& client) {
+    auto resp = client.TuneMount(r);
+    if (!resp.ok()) return ctx.Fail(resp.status());
+    if (ctx.json()) return ctx.PrintJson(*resp);
+    *ctx.io.out << "Success! Tuned mount " << args.mount << ".\n" << std::flush;
+    return kExitOk;
+  });
+}
+
 }  // namespace
 
 void AddTransitCommands(CLI::App& app, Context& ctx) {
@@ -641,6 +661,19 @@ void AddTransitCommands(CLI::App& app, Context& ctx) {
     cmd->callback([c, args, op] {
       c->action = [c, args, op] { return RunTag(*c, *args, op); };
     });
+  }
+  {
+    auto args = std::make_shared<TuneArgs>();
+    CLI::App* cmd = tr->add_subcommand(
+        "tune", "Change the transit mount's options (needs sudo)");
+    cmd->add_option("--create-on-encrypt", args->create_on_encrypt,
+                    "Whether encrypt may create a missing key")
+        ->required()
+        ->check(CLI::IsMember({"true", "false"}));
+    cmd->add_option("--mount", args->mount, "Transit engine mount")
+        ->capture_default_str();
+    cmd->callback(
+        [c, args] { c->action = [c, args] { return RunTune(*c, *args); }; });
   }
   AddTransitFileCommands(*tr, ctx);
 }

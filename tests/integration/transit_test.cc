@@ -407,6 +407,11 @@ TEST_F(TransitTest, MissingKeyIsNotFoundUnlessCreatedOnEncrypt) {
                        return e;
                      }())
                   .ok());
+  // The CLI turns it back on.
+  CliResult tuned =
+      Cli({"transit", "tune", "--create-on-encrypt", "true"});
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.err;
+  EXPECT_TRUE(client_->TransitEncrypt(req).ok());
 }
 
 // --- key management -------------------------------------------------------------
