@@ -104,7 +104,8 @@ void AddKeyArgs(CLI::App* cmd, KeyArgs* args, bool with_name = true) {
       ->capture_default_str();
 }
 
-// --- create -------------------------------------------------------------------
+// --- create
+// -------------------------------------------------------------------
 
 struct CreateArgs {
   KeyArgs key;
@@ -141,7 +142,8 @@ int RunCreate(const Context& ctx, const CreateArgs& args) {
   });
 }
 
-// --- show / rotate / trim / delete / list -------------------------------------
+// --- show / rotate / trim / delete / list
+// -------------------------------------
 
 enum class KeyOp { kShow, kRotate, kTrim, kDelete };
 
@@ -201,7 +203,8 @@ int RunList(const Context& ctx, const KeyArgs& args) {
   });
 }
 
-// --- config -------------------------------------------------------------------
+// --- config
+// -------------------------------------------------------------------
 
 struct ConfigArgs {
   KeyArgs key;
@@ -233,7 +236,8 @@ int RunConfig(const Context& ctx, const ConfigArgs& args) {
   });
 }
 
-// --- encrypt / decrypt / rewrap -----------------------------------------------
+// --- encrypt / decrypt / rewrap
+// -----------------------------------------------
 
 enum class CryptoOp { kEncrypt, kDecrypt, kRewrap };
 
@@ -398,7 +402,8 @@ int RunCrypto(const Context& ctx, const CryptoArgs& args, CryptoOp op) {
   return rc;
 }
 
-// --- datakey ------------------------------------------------------------------
+// --- datakey
+// ------------------------------------------------------------------
 
 struct DataKeyArgs {
   KeyArgs key;
@@ -437,7 +442,8 @@ int RunDataKey(const Context& ctx, const DataKeyArgs& args) {
   });
 }
 
-// --- hmac / verify / sign -----------------------------------------------------
+// --- hmac / verify / sign
+// -----------------------------------------------------
 
 enum class TagOp { kHmac, kSign, kVerify };
 
@@ -503,7 +509,8 @@ int RunTag(const Context& ctx, const TagArgs& args, TagOp op) {
   return rc;
 }
 
-// --- tune (mount options) -------------------------------------------------------
+// --- tune (mount options)
+// -------------------------------------------------------
 
 struct TuneArgs {
   std::string mount = kDefaultMount;
@@ -528,7 +535,8 @@ int RunTune(const Context& ctx, const TuneArgs& args) {
 void AddTransitCommands(CLI::App& app, Context& ctx) {
   Context* c = &ctx;
   CLI::App* tr = app.add_subcommand(
-      "transit", "Encrypt, decrypt, sign and HMAC with keys kept on the server");
+      "transit",
+      "Encrypt, decrypt, sign and HMAC with keys kept on the server");
   tr->require_subcommand(1);
 
   {
@@ -586,12 +594,11 @@ void AddTransitCommands(CLI::App& app, Context& ctx) {
     args->min_dec_opt = cmd->add_option("--min-decryption-version",
                                         args->min_decryption_version,
                                         "Oldest version allowed to decrypt");
-    args->min_enc_opt = cmd->add_option(
-        "--min-encryption-version", args->min_encryption_version,
-        "Version used to encrypt (0: latest)");
-    args->deletion_opt = cmd->add_flag("--deletion-allowed",
-                                       args->deletion_allowed,
-                                       "Allow deleting the key");
+    args->min_enc_opt = cmd->add_option("--min-encryption-version",
+                                        args->min_encryption_version,
+                                        "Version used to encrypt (0: latest)");
+    args->deletion_opt = cmd->add_flag(
+        "--deletion-allowed", args->deletion_allowed, "Allow deleting the key");
     cmd->callback(
         [c, args] { c->action = [c, args] { return RunConfig(*c, *args); }; });
   }

@@ -51,15 +51,17 @@ int Run(const Context& ctx, const FileArgs& args, bool encrypt) {
   auto envelope = EnvelopeEncryptor::New(client->get(), options);
   absl::Status st = envelope.status();
   if (st.ok()) {
-    st = encrypt ? (*envelope)->Encrypt(in, out) : (*envelope)->Decrypt(in, out);
+    st =
+        encrypt ? (*envelope)->Encrypt(in, out) : (*envelope)->Decrypt(in, out);
   }
   out.close();
   if (st.ok() && !out) st = absl::InvalidArgumentError("cannot write output");
   std::error_code ec;
   if (st.ok()) {
     fs::rename(tmp, args.out, ec);
-    if (ec) st = absl::InvalidArgumentError(
-        absl::StrCat("cannot rename the output to ", args.out));
+    if (ec)
+      st = absl::InvalidArgumentError(
+          absl::StrCat("cannot rename the output to ", args.out));
   }
   if (!st.ok()) {
     fs::remove(tmp, ec);
@@ -94,8 +96,8 @@ void AddTransitFileCommands(CLI::App& transit, Context& ctx) {
   }
   {
     auto args = std::make_shared<FileArgs>();
-    CLI::App* cmd = transit.add_subcommand(
-        "decrypt-file", "Decrypt envelope file IN to OUT");
+    CLI::App* cmd = transit.add_subcommand("decrypt-file",
+                                           "Decrypt envelope file IN to OUT");
     cmd->add_option("in", args->in, "Envelope file")->required();
     cmd->add_option("out", args->out, "Output file")->required();
     cmd->add_option("--mount", args->mount, "Transit engine mount")

@@ -97,8 +97,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeEncryptor>> EnvelopeEncryptor::New(
     return absl::InvalidArgumentError("envelope encryptor needs a client");
   }
   if (options.key_name.empty() || options.key_name.size() > kMaxKeyName) {
-    return absl::InvalidArgumentError(
-        "envelope key name must be 1..128 bytes");
+    return absl::InvalidArgumentError("envelope key name must be 1..128 bytes");
   }
   if (options.chunk_size < kMinChunk || options.chunk_size > kMaxChunk) {
     return absl::InvalidArgumentError(
@@ -106,8 +105,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeEncryptor>> EnvelopeEncryptor::New(
   }
   if (options.max_messages_per_data_key == 0 ||
       options.max_data_key_age <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "data key reuse limits must be positive");
+    return absl::InvalidArgumentError("data key reuse limits must be positive");
   }
   kms::InitCrypto();
   return std::unique_ptr<EnvelopeEncryptor>(
@@ -166,7 +164,8 @@ EnvelopeEncryptor::Unwrap(const std::string& key_name,
   req.set_mount(options_.mount);
   req.set_name(key_name);
   req.set_ciphertext(wrapped);
-  absl::StatusOr<v1::TransitDecryptResponse> resp = client_->TransitDecrypt(req);
+  absl::StatusOr<v1::TransitDecryptResponse> resp =
+      client_->TransitDecrypt(req);
   if (!resp.ok()) return resp.status();
   auto key = std::make_shared<DataKey>();
   key->plaintext = kms::SecretBytes::CopyFrom(resp->plaintext());
@@ -261,7 +260,8 @@ absl::Status EnvelopeEncryptor::Decrypt(std::istream& in, std::ostream& out) {
   header += salt;
   const std::string header_hash = kms::Sha256(header);
 
-  absl::StatusOr<std::shared_ptr<const DataKey>> key = Unwrap(key_name, wrapped);
+  absl::StatusOr<std::shared_ptr<const DataKey>> key =
+      Unwrap(key_name, wrapped);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::unique_ptr<kms::AesGcm>> cipher =
       MessageCipher((*key)->plaintext, salt);

@@ -84,8 +84,8 @@ std::vector<BatchItem> Items(const v1::TransitBatchRequest& req) {
   std::vector<BatchItem> items;
   items.reserve(req.items_size());
   for (const auto& i : req.items()) {
-    items.push_back({i.input(), i.context(), i.associated_data(),
-                     i.reference()});
+    items.push_back(
+        {i.input(), i.context(), i.associated_data(), i.reference()});
   }
   return items;
 }
@@ -112,12 +112,11 @@ grpc::ServerUnaryReactor* TransitService::CreateKey(
     v1::TransitKey* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "keys", req->name()),
-                                         Capability::kCreate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "keys", req->name()),
+                             Capability::kCreate));
     engines::transit::KeyOptions options;
-    ASSIGN_OR_RETURN(options.type,
-                     engines::transit::ParseKeyType(req->type()));
+    ASSIGN_OR_RETURN(options.type, engines::transit::ParseKeyType(req->type()));
     options.derived = req->derived();
     options.convergent = req->convergent();
     options.exportable = req->exportable();
@@ -134,9 +133,9 @@ grpc::ServerUnaryReactor* TransitService::ReadKey(
     v1::TransitKey* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "keys", req->name()),
-                                         Capability::kRead));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "keys", req->name()),
+                             Capability::kRead));
     ASSIGN_OR_RETURN(KeyInfo k, mount.engine->ReadKey(req->name()));
     ToProto(k, resp);
     return absl::OkStatus();
@@ -196,7 +195,8 @@ grpc::ServerUnaryReactor* TransitService::ConfigureKey(
     if (req->has_auto_rotate_period_ms()) {
       update.auto_rotate_period_ms = req->auto_rotate_period_ms();
     }
-    ASSIGN_OR_RETURN(KeyInfo k, mount.engine->ConfigureKey(req->name(), update));
+    ASSIGN_OR_RETURN(KeyInfo k,
+                     mount.engine->ConfigureKey(req->name(), update));
     ToProto(k, resp);
     return absl::OkStatus();
   });
@@ -224,9 +224,9 @@ grpc::ServerUnaryReactor* TransitService::DeleteKey(
     v1::TransitDeleteKeyResponse*) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "keys", req->name()),
-                                         Capability::kDelete));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "keys", req->name()),
+                             Capability::kDelete));
     return mount.engine->DeleteKey(req->name());
   });
 }
@@ -253,8 +253,8 @@ grpc::ServerUnaryReactor* TransitService::ExportKey(
           "export kind must be encryption-key, signing-key or hmac-key");
     }
     ASSIGN_OR_RETURN(KeyInfo info, mount.engine->ReadKey(req->name()));
-    ASSIGN_OR_RETURN(auto keys,
-                     mount.engine->ExportKey(req->name(), kind, req->version()));
+    ASSIGN_OR_RETURN(
+        auto keys, mount.engine->ExportKey(req->name(), kind, req->version()));
     resp->set_name(info.name);
     resp->set_type(std::string(engines::transit::KeyTypeName(info.type)));
     for (const auto& [version, key] : keys) {
@@ -269,9 +269,9 @@ grpc::ServerUnaryReactor* TransitService::Encrypt(
     v1::TransitEncryptResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "encrypt", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "encrypt", req->name()),
+                             Capability::kUpdate));
     RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(),
                           req->key_version()};
@@ -279,8 +279,9 @@ grpc::ServerUnaryReactor* TransitService::Encrypt(
     // Create-on-encrypt: only for a missing key, only where the mount allows
     // it and the caller may create the key.
     if (absl::IsNotFound(result.status()) && mount.create_on_encrypt &&
-        core_->Authorize(BearerToken(ctx), Resource(m, "keys", req->name()),
-                         Capability::kCreate)
+        core_
+            ->Authorize(BearerToken(ctx), Resource(m, "keys", req->name()),
+                        Capability::kCreate)
             .ok()) {
       result = mount.engine->Encrypt(req->name(), req->plaintext(), options,
                                      /*create_if_missing=*/true);
@@ -297,13 +298,13 @@ grpc::ServerUnaryReactor* TransitService::Decrypt(
     v1::TransitDecryptResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "decrypt", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "decrypt", req->name()),
+                             Capability::kUpdate));
     CryptoOptions options{req->context(), req->associated_data(), 0};
-    ASSIGN_OR_RETURN(std::string plaintext,
-                     mount.engine->Decrypt(req->name(), req->ciphertext(),
-                                           options));
+    ASSIGN_OR_RETURN(
+        std::string plaintext,
+        mount.engine->Decrypt(req->name(), req->ciphertext(), options));
     resp->set_plaintext(std::move(plaintext));
     return absl::OkStatus();
   });
@@ -314,14 +315,13 @@ grpc::ServerUnaryReactor* TransitService::Rewrap(
     v1::TransitEncryptResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "rewrap", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "rewrap", req->name()),
+                             Capability::kUpdate));
     RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(), 0};
-    ASSIGN_OR_RETURN(
-        auto result,
-        mount.engine->Rewrap(req->name(), req->ciphertext(), options));
+    ASSIGN_OR_RETURN(auto result, mount.engine->Rewrap(
+                                      req->name(), req->ciphertext(), options));
     resp->set_ciphertext(std::move(result.ciphertext));
     resp->set_key_version(result.key_version);
     return absl::OkStatus();
@@ -333,9 +333,9 @@ grpc::ServerUnaryReactor* TransitService::BatchEncrypt(
     v1::TransitBatchResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "encrypt", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "encrypt", req->name()),
+                             Capability::kUpdate));
     RETURN_IF_ERROR(RefuseUnknownFields(*req));
     for (const auto& item : req->items()) {
       RETURN_IF_ERROR(RefuseUnknownFields(item));
@@ -343,8 +343,9 @@ grpc::ServerUnaryReactor* TransitService::BatchEncrypt(
     const std::vector<BatchItem> items = Items(*req);
     auto results = mount.engine->BatchEncrypt(req->name(), items);
     if (absl::IsNotFound(results.status()) && mount.create_on_encrypt &&
-        core_->Authorize(BearerToken(ctx), Resource(m, "keys", req->name()),
-                         Capability::kCreate)
+        core_
+            ->Authorize(BearerToken(ctx), Resource(m, "keys", req->name()),
+                        Capability::kCreate)
             .ok()) {
       results = mount.engine->BatchEncrypt(req->name(), items,
                                            /*create_if_missing=*/true);
@@ -360,9 +361,9 @@ grpc::ServerUnaryReactor* TransitService::BatchDecrypt(
     v1::TransitBatchResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "decrypt", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "decrypt", req->name()),
+                             Capability::kUpdate));
     ASSIGN_OR_RETURN(auto results,
                      mount.engine->BatchDecrypt(req->name(), Items(*req)));
     ToProto(results, resp);
@@ -375,9 +376,9 @@ grpc::ServerUnaryReactor* TransitService::BatchRewrap(
     v1::TransitBatchResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "rewrap", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "rewrap", req->name()),
+                             Capability::kUpdate));
     ASSIGN_OR_RETURN(auto results,
                      mount.engine->BatchRewrap(req->name(), Items(*req)));
     ToProto(results, resp);
@@ -393,11 +394,11 @@ grpc::ServerUnaryReactor* TransitService::GenerateDataKey(
     const bool wrapped_only = req->wrapped_only();
     ASSIGN_OR_RETURN(
         auto mount,
-        Prepare(core_, ctx, m,
-                Resource(m,
-                         wrapped_only ? "datakey/wrapped" : "datakey/plaintext",
-                         req->name()),
-                Capability::kUpdate));
+        Prepare(
+            core_, ctx, m,
+            Resource(m, wrapped_only ? "datakey/wrapped" : "datakey/plaintext",
+                     req->name()),
+            Capability::kUpdate));
     RETURN_IF_ERROR(RefuseUnknownFields(*req));
     CryptoOptions options{req->context(), req->associated_data(), 0};
     const int bits = req->bits() == 0 ? 256 : req->bits();
@@ -416,9 +417,9 @@ grpc::ServerUnaryReactor* TransitService::Hmac(
     v1::TransitHmacResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "hmac", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "hmac", req->name()),
+                             Capability::kUpdate));
     CryptoOptions options;
     options.key_version = req->key_version();
     ASSIGN_OR_RETURN(std::string tag,
@@ -433,13 +434,14 @@ grpc::ServerUnaryReactor* TransitService::Verify(
     v1::TransitVerifyResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "verify", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "verify", req->name()),
+                             Capability::kUpdate));
     absl::StatusOr<bool> valid;
     switch (req->tag_case()) {
       case v1::TransitVerifyRequest::kHmac:
-        valid = mount.engine->VerifyHmac(req->name(), req->input(), req->hmac());
+        valid =
+            mount.engine->VerifyHmac(req->name(), req->input(), req->hmac());
         break;
       case v1::TransitVerifyRequest::kSignature:
         valid = mount.engine->VerifySignature(req->name(), req->input(),
@@ -460,9 +462,9 @@ grpc::ServerUnaryReactor* TransitService::Sign(
     v1::TransitSignResponse* resp) {
   return Unary(ctx, [&]() -> absl::Status {
     const std::string_view m = MountOf(req->mount());
-    ASSIGN_OR_RETURN(auto mount, Prepare(core_, ctx, m,
-                                         Resource(m, "sign", req->name()),
-                                         Capability::kUpdate));
+    ASSIGN_OR_RETURN(auto mount,
+                     Prepare(core_, ctx, m, Resource(m, "sign", req->name()),
+                             Capability::kUpdate));
     CryptoOptions options;
     options.key_version = req->key_version();
     ASSIGN_OR_RETURN(std::string sig,

@@ -19,9 +19,9 @@ class TransitService final : public arca::v1::TransitService::CallbackService {
   grpc::ServerUnaryReactor* ReadKey(grpc::CallbackServerContext* ctx,
                                     const v1::TransitReadKeyRequest* req,
                                     v1::TransitKey* resp) override;
-  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* ctx,
-                                     const v1::TransitListKeysRequest* req,
-                                     v1::TransitListKeysResponse* resp) override;
+  grpc::ServerUnaryReactor* ListKeys(
+      grpc::CallbackServerContext* ctx, const v1::TransitListKeysRequest* req,
+      v1::TransitListKeysResponse* resp) override;
   grpc::ServerUnaryReactor* RotateKey(grpc::CallbackServerContext* ctx,
                                       const v1::TransitRotateKeyRequest* req,
                                       v1::TransitKey* resp) override;

@@ -129,7 +129,8 @@ std::string B64(const std::string& s) { return absl::Base64Escape(s); }
 
 // --- rotation, min_decryption_version, rewrap -------------------------------
 
-TEST_F(TransitTest, RotatedKeyDecryptsOldCiphertextsUntilPolicyThenRewrapMoves) {
+TEST_F(TransitTest,
+       RotatedKeyDecryptsOldCiphertextsUntilPolicyThenRewrapMoves) {
   CreateKey("orders");
   const std::string aad = B64("loan-42");
   const std::string plain_v1 = CliEncrypt("orders", "account 1234");
@@ -166,10 +167,10 @@ TEST_F(TransitTest, RotatedKeyDecryptsOldCiphertextsUntilPolicyThenRewrapMoves) 
             3u);
   EXPECT_NE(key["versions"][0]["last_used_unix_ms"].get<std::string>(), "0");
 
-  ASSERT_EQ(Cli({"transit", "config", "orders", "--min-decryption-version",
-                 "2"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Cli({"transit", "config", "orders", "--min-decryption-version", "2"})
+          .exit_code,
+      0);
   CliResult refused = Cli({"transit", "decrypt", "orders"}, plain_v1);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(refused.err,
@@ -182,7 +183,8 @@ TEST_F(TransitTest, RotatedKeyDecryptsOldCiphertextsUntilPolicyThenRewrapMoves) 
   EXPECT_EQ(d2aad.out, "account 5678");
 }
 
-// --- batches ------------------------------------------------------------------
+// --- batches
+// ------------------------------------------------------------------
 
 TEST_F(TransitTest, BatchOfThousandWithThreeBadItemsGivesResultsInOrder) {
   CreateKey("bulk");
@@ -206,7 +208,8 @@ TEST_F(TransitTest, BatchOfThousandWithThreeBadItemsGivesResultsInOrder) {
     ASSERT_EQ(r.error_code(), 0) << r.error();
     EXPECT_EQ(r.reference(), absl::StrCat("ref-", i));
     std::string ct = r.output();
-    if (bad.contains(i)) ct = i == 3 ? "arca:v1:%%%" : "arca:v9:" + ct.substr(8);
+    if (bad.contains(i))
+      ct = i == 3 ? "arca:v1:%%%" : "arca:v9:" + ct.substr(8);
     auto* item = dec.add_items();
     item->set_input(ct);
     item->set_reference(absl::StrCat("ref-", i));
@@ -220,7 +223,8 @@ TEST_F(TransitTest, BatchOfThousandWithThreeBadItemsGivesResultsInOrder) {
     const auto& r = decrypted->results(i);
     EXPECT_EQ(r.reference(), absl::StrCat("ref-", i));
     if (bad.contains(i)) {
-      EXPECT_EQ(r.error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+      EXPECT_EQ(r.error_code(),
+                static_cast<int>(absl::StatusCode::kInvalidArgument));
       EXPECT_TRUE(r.output().empty());
     } else {
       EXPECT_EQ(r.error_code(), 0) << r.error();
@@ -289,12 +293,13 @@ TEST_F(TransitTest, ConvergentKeyEqualForSameContextDifferentForOther) {
   EXPECT_EQ(back.out, "ssn 123");
 }
 
-// --- the error table: one row per test ----------------------------------------
+// --- the error table: one row per test
+// ----------------------------------------
 
 TEST_F(TransitTest, MalformedPrefixOrBase64IsInvalidArgument) {
   CreateKey("k");
-  for (const std::string bad :
-       {"vault:v1:AAAA", "arca:1:AAAA", "arca:v1:not base64!", "arca:v01:AAAA"}) {
+  for (const std::string bad : {"vault:v1:AAAA", "arca:1:AAAA",
+                                "arca:v1:not base64!", "arca:v01:AAAA"}) {
     auto r = Decrypt("k", bad);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(r.status().message(), HasSubstr("ciphertext is malformed"));
@@ -400,21 +405,22 @@ TEST_F(TransitTest, MissingKeyIsNotFoundUnlessCreatedOnEncrypt) {
   Restart();
   EXPECT_EQ(client_->TransitEncrypt(req).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_TRUE(client_->TransitEncrypt([] {
-                       v1::TransitEncryptRequest e;
-                       e.set_name("auto");
-                       e.set_plaintext("x");
-                       return e;
-                     }())
+  EXPECT_TRUE(client_
+                  ->TransitEncrypt([] {
+                    v1::TransitEncryptRequest e;
+                    e.set_name("auto");
+                    e.set_plaintext("x");
+                    return e;
+                  }())
                   .ok());
   // The CLI turns it back on.
-  CliResult tuned =
-      Cli({"transit", "tune", "--create-on-encrypt", "true"});
+  CliResult tuned = Cli({"transit", "tune", "--create-on-encrypt", "true"});
   ASSERT_EQ(tuned.exit_code, 0) << tuned.err;
   EXPECT_TRUE(client_->TransitEncrypt(req).ok());
 }
 
-// --- key management -------------------------------------------------------------
+// --- key management
+// -------------------------------------------------------------
 
 TEST_F(TransitTest, KeyListTrimDeleteAndExportFollowKeyConfig) {
   CreateKey("a", {"--type", "xchacha20-poly1305"});
@@ -442,8 +448,7 @@ TEST_F(TransitTest, KeyListTrimDeleteAndExportFollowKeyConfig) {
   CliResult refused = Cli({"transit", "delete", "a"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.err, StartsWith("FAILED_PRECONDITION: "));
-  ASSERT_EQ(Cli({"transit", "config", "a", "--deletion-allowed"}).exit_code,
-            0);
+  ASSERT_EQ(Cli({"transit", "config", "a", "--deletion-allowed"}).exit_code, 0);
   ASSERT_EQ(Cli({"transit", "delete", "a"}).exit_code, 0);
   EXPECT_EQ(Cli({"transit", "show", "a"}).exit_code, 2);
 
@@ -464,7 +469,8 @@ TEST_F(TransitTest, KeyListTrimDeleteAndExportFollowKeyConfig) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// --- HMAC, signatures, data keys ----------------------------------------------
+// --- HMAC, signatures, data keys
+// ----------------------------------------------
 
 TEST_F(TransitTest, HmacSignAndDatakeyThroughCli) {
   CreateKey("mac", {"--type", "hmac"});
@@ -473,9 +479,8 @@ TEST_F(TransitTest, HmacSignAndDatakeyThroughCli) {
   const std::string tag(absl::StripTrailingAsciiWhitespace(h.out));
   EXPECT_EQ(Cli({"transit", "verify", "mac", "--hmac", tag}, "message").out,
             "valid\n");
-  EXPECT_EQ(Cli({"transit", "verify", "mac", "--hmac", tag}, "messagE")
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Cli({"transit", "verify", "mac", "--hmac", tag}, "messagE").exit_code, 1);
 
   CreateKey("signer", {"--type", "ed25519"});
   CliResult s = Cli({"transit", "sign", "signer"}, "doc");
@@ -489,25 +494,26 @@ TEST_F(TransitTest, HmacSignAndDatakeyThroughCli) {
       1);
 
   CreateKey("wrap");
-  CliResult dk = Cli({"transit", "datakey", "wrap", "--bits", "512",
-                      "--format", "json"});
+  CliResult dk =
+      Cli({"transit", "datakey", "wrap", "--bits", "512", "--format", "json"});
   ASSERT_EQ(dk.exit_code, 0) << dk.err;
   auto j = nlohmann::json::parse(dk.out);
   std::string plaintext;
-  ASSERT_TRUE(absl::Base64Unescape(j["plaintext"].get<std::string>(),
-                                   &plaintext));
+  ASSERT_TRUE(
+      absl::Base64Unescape(j["plaintext"].get<std::string>(), &plaintext));
   EXPECT_EQ(plaintext.size(), 64u);
   // The wrapped key is an ordinary transit ciphertext of the plaintext key.
   auto unwrapped = Decrypt("wrap", j["ciphertext"]);
   ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
   EXPECT_EQ(unwrapped->plaintext(), plaintext);
-  CliResult wrapped = Cli({"transit", "datakey", "wrap", "--wrapped",
-                           "--format", "json"});
+  CliResult wrapped =
+      Cli({"transit", "datakey", "wrap", "--wrapped", "--format", "json"});
   ASSERT_EQ(wrapped.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(wrapped.out)["plaintext"], "");
 }
 
-// --- envelope files ------------------------------------------------------------
+// --- envelope files
+// ------------------------------------------------------------
 
 void WriteFile(const fs::path& p, const std::string& data) {
   std::ofstream(p, std::ios::binary) << data;
@@ -529,8 +535,8 @@ TEST_F(TransitTest, EnvelopeFileOf200MiBRoundTripsInConstantMemory) {
   }
   const fs::path env = dir_.path() / "big.env";
   const fs::path back = dir_.path() / "big.out";
-  CliResult e = Cli({"transit", "encrypt-file", "files", in.string(),
-                     env.string()});
+  CliResult e =
+      Cli({"transit", "encrypt-file", "files", in.string(), env.string()});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   std::cout << "encrypt-file 200 MiB: peak RSS " << e.max_rss_kib << " KiB\n";
   EXPECT_LT(e.max_rss_kib, 64 * 1024);
@@ -545,8 +551,8 @@ TEST_F(TransitTest, EnvelopeFileOf200MiBRoundTripsInConstantMemory) {
 // Offset of chunk 0 in an envelope (see client/envelope_encryptor.h).
 size_t FirstChunkOffset(const std::string& env) {
   size_t at = 8;
-  const size_t name_len = (static_cast<uint8_t>(env[at]) << 8) |
-                          static_cast<uint8_t>(env[at + 1]);
+  const size_t name_len =
+      (static_cast<uint8_t>(env[at]) << 8) | static_cast<uint8_t>(env[at + 1]);
   at += 2 + name_len + 4;
   size_t wrapped_len = 0;
   for (int i = 0; i < 4; ++i) {
@@ -595,9 +601,9 @@ TEST_F(TransitTest, TamperedEnvelopeFilesFailWithClearErrorAndNoOutput) {
     EXPECT_THAT(r.err, StartsWith("INVALID_ARGUMENT: envelope")) << name;
     EXPECT_FALSE(fs::exists(out)) << name;
   }
-  ASSERT_EQ(Cli({"transit", "decrypt-file", env.string(), out.string()})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Cli({"transit", "decrypt-file", env.string(), out.string()}).exit_code,
+      0);
   EXPECT_EQ(ReadFile(out), data);
 }
 
@@ -631,7 +637,8 @@ TEST_F(TransitTest, EnvelopeEncryptorReusesDataKeyForNMessages) {
   }
 }
 
-// --- durability -----------------------------------------------------------------
+// --- durability
+// -----------------------------------------------------------------
 
 TEST_F(TransitTest, EncryptionCountersNeverGoBackwardsAfterKill9) {
   CreateKey("hot");
@@ -658,7 +665,8 @@ TEST_F(TransitTest, EncryptionCountersNeverGoBackwardsAfterKill9) {
       if (r.ok()) acknowledged += r->results_size();
     }
   });
-  while (acknowledged < 2000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (acknowledged < 2000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   v1::TransitReadKeyRequest read;
   read.set_name("hot");
   auto before = client_->TransitReadKey(read);
