@@ -156,6 +156,7 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
   AddPolicyCommands(app, ctx);
   AddAuditCommands(app, ctx);
   AddLeaseCommands(app, ctx);
+  AddTransitCommands(app, ctx);
 
   // CLI11 takes its argument vector in reverse order.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

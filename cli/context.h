@@ -59,6 +59,11 @@ void AddTokenCommands(CLI::App& app, Context& ctx);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddAuditCommands(CLI::App& app, Context& ctx);
 void AddLeaseCommands(CLI::App& app, Context& ctx);
+// Registers `arca operator ...`, `arca kv ...` and `arca transit ...` under
+// `app`.
+void AddOperatorCommands(CLI::App& app, Context& ctx);
+void AddKvCommands(CLI::App& app, Context& ctx);
+void AddTransitCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -69,7 +69,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       auth_(v1::AuthService::NewStub(channel_)),
       policy_(v1::PolicyService::NewStub(channel_)),
       audit_(v1::AuditService::NewStub(channel_)),
-      lease_(v1::LeaseService::NewStub(channel_)) {}
+      lease_(v1::LeaseService::NewStub(channel_)),
+      transit_(v1::TransitService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -266,6 +267,46 @@ ARCA_CLIENT_RPC(RenewLease, lease_, RenewLease, RenewLeaseRequest, LeaseInfo,
                 Auth::kToken)
 ARCA_CLIENT_RPC(RevokeLease, lease_, RevokeLease, RevokeLeaseRequest,
                 RevokeLeaseResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TuneMount, sys_, TuneMount, TuneMountRequest,
+                     TuneMountResponse, Auth::kToken)
+
+ARCA_CLIENT_RPC_ONCE(TransitCreateKey, transit_, CreateKey,
+                     TransitCreateKeyRequest, TransitKey, Auth::kToken)
+ARCA_CLIENT_RPC(TransitReadKey, transit_, ReadKey, TransitReadKeyRequest,
+                TransitKey, Auth::kToken)
+ARCA_CLIENT_RPC(TransitListKeys, transit_, ListKeys, TransitListKeysRequest,
+                TransitListKeysResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitRotateKey, transit_, RotateKey,
+                     TransitRotateKeyRequest, TransitKey, Auth::kToken)
+ARCA_CLIENT_RPC(TransitConfigureKey, transit_, ConfigureKey,
+                TransitConfigureKeyRequest, TransitKey, Auth::kToken)
+ARCA_CLIENT_RPC(TransitTrimKey, transit_, TrimKey, TransitTrimKeyRequest,
+                TransitKey, Auth::kToken)
+ARCA_CLIENT_RPC(TransitDeleteKey, transit_, DeleteKey, TransitDeleteKeyRequest,
+                TransitDeleteKeyResponse, Auth::kToken)
+ARCA_CLIENT_RPC(TransitExportKey, transit_, ExportKey, TransitExportKeyRequest,
+                TransitExportKeyResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitEncrypt, transit_, Encrypt, TransitEncryptRequest,
+                     TransitEncryptResponse, Auth::kToken)
+ARCA_CLIENT_RPC(TransitDecrypt, transit_, Decrypt, TransitDecryptRequest,
+                TransitDecryptResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitRewrap, transit_, Rewrap, TransitRewrapRequest,
+                     TransitEncryptResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitBatchEncrypt, transit_, BatchEncrypt,
+                     TransitBatchRequest, TransitBatchResponse, Auth::kToken)
+ARCA_CLIENT_RPC(TransitBatchDecrypt, transit_, BatchDecrypt,
+                TransitBatchRequest, TransitBatchResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitBatchRewrap, transit_, BatchRewrap,
+                     TransitBatchRequest, TransitBatchResponse, Auth::kToken)
+ARCA_CLIENT_RPC_ONCE(TransitGenerateDataKey, transit_, GenerateDataKey,
+                     TransitDataKeyRequest, TransitDataKeyResponse,
+                     Auth::kToken)
+ARCA_CLIENT_RPC(TransitHmac, transit_, Hmac, TransitHmacRequest,
+                TransitHmacResponse, Auth::kToken)
+ARCA_CLIENT_RPC(TransitVerify, transit_, Verify, TransitVerifyRequest,
+                TransitVerifyResponse, Auth::kToken)
+ARCA_CLIENT_RPC(TransitSign, transit_, Sign, TransitSignRequest,
+                TransitSignResponse, Auth::kToken)
 
 #undef ARCA_CLIENT_RPC
 

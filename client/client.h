@@ -21,6 +21,8 @@
 #include "arca/v1/sys.pb.h"
 #include "arca/v1/tokenize.grpc.pb.h"
 #include "arca/v1/tokenize.pb.h"
+#include "arca/v1/transit.grpc.pb.h"
+#include "arca/v1/transit.pb.h"
 #include "client/retry.h"
 #include "client/transport.h"
 #include "grpcpp/channel.h"
@@ -54,6 +56,7 @@ struct ClientOptions {
 // Client is the C++ API of arcad: one method per RPC of SysService,
 // KvService and TokenizeService, each returning the response proto or an absl::Status with the
 // KvService, AuthService, PolicyService, AuditService and LeaseService, each returning the response proto or an absl::Status with the
+// KvService and TransitService, each returning the response proto or an absl::Status with the
 // server's code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
@@ -228,6 +231,51 @@ class Client {
   // Verifies the device's live file on the server, tail included.
   absl::StatusOr<v1::VerifyLogResponse> VerifyAuditDevice(
       const v1::VerifyDeviceRequest& request);
+  // TransitService (see proto/arca/v1/transit.proto). An empty `mount` is
+  // sent as is; the server treats it as "transit". Reads, decrypt, HMAC,
+  // verify and sign are retried on UNAVAILABLE; calls that create or change
+  // a key or consume a nonce (create, rotate, encrypt, rewrap, datakey) are
+  // not, so a dropped answer never rotates or encrypts twice.
+  absl::StatusOr<v1::TransitKey> TransitCreateKey(
+      const v1::TransitCreateKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitReadKey(
+      const v1::TransitReadKeyRequest& request);
+  absl::StatusOr<v1::TransitListKeysResponse> TransitListKeys(
+      const v1::TransitListKeysRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitRotateKey(
+      const v1::TransitRotateKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitConfigureKey(
+      const v1::TransitConfigureKeyRequest& request);
+  absl::StatusOr<v1::TransitKey> TransitTrimKey(
+      const v1::TransitTrimKeyRequest& request);
+  absl::StatusOr<v1::TransitDeleteKeyResponse> TransitDeleteKey(
+      const v1::TransitDeleteKeyRequest& request);
+  absl::StatusOr<v1::TransitExportKeyResponse> TransitExportKey(
+      const v1::TransitExportKeyRequest& request);
+  absl::StatusOr<v1::TransitEncryptResponse> TransitEncrypt(
+      const v1::TransitEncryptRequest& request);
+  absl::StatusOr<v1::TransitDecryptResponse> TransitDecrypt(
+      const v1::TransitDecryptRequest& request);
+  absl::StatusOr<v1::TransitEncryptResponse> TransitRewrap(
+      const v1::TransitRewrapRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchEncrypt(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchDecrypt(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitBatchResponse> TransitBatchRewrap(
+      const v1::TransitBatchRequest& request);
+  absl::StatusOr<v1::TransitDataKeyResponse> TransitGenerateDataKey(
+      const v1::TransitDataKeyRequest& request);
+  absl::StatusOr<v1::TransitHmacResponse> TransitHmac(
+      const v1::TransitHmacRequest& request);
+  absl::StatusOr<v1::TransitVerifyResponse> TransitVerify(
+      const v1::TransitVerifyRequest& request);
+  absl::StatusOr<v1::TransitSignResponse> TransitSign(
+      const v1::TransitSignRequest& request);
+
+  // SysService TuneMount: sys/mounts/<path>/tune, sudo.
+  absl::StatusOr<v1::TuneMountResponse> TuneMount(
+      const v1::TuneMountRequest& request);
 
  private:
   // Whether an RPC carries the token. Unauthenticated RPCs (init, unseal,
@@ -258,6 +306,7 @@ class Client {
   std::unique_ptr<v1::PolicyService::Stub> policy_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::unique_ptr<v1::LeaseService::Stub> lease_;
+  std::unique_ptr<v1::TransitService::Stub> transit_;
 };
 
 }  // namespace arca

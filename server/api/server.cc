@@ -18,6 +18,7 @@
 #include "server/api/policy_service.h"
 #include "server/api/sys_service.h"
 #include "server/api/tokenize_service.h"
+#include "server/api/transit_service.h"
 
 namespace arca::api {
 namespace {
@@ -78,7 +79,8 @@ struct ApiServer::Services {
         policy(core),
         audit(core),
         lease(core),
-        tokenize(core) {}
+        tokenize(core),
+        transit(core) {}
   PeerRateLimiter limiter;
   SysService sys;
   KvService kv;
@@ -87,6 +89,7 @@ struct ApiServer::Services {
   AuditService audit;
   LeaseService lease;
   TokenizeService tokenize;
+  TransitService transit;
   std::unique_ptr<LoginService> login;
 };
 
@@ -144,6 +147,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.RegisterService(&server->services_->audit);
   builder.RegisterService(&server->services_->lease);
   builder.RegisterService(&server->services_->tokenize);
+  builder.RegisterService(&server->services_->transit);
   if (login.has_value()) {
     if (login->limiter == nullptr) login->limiter = &server->services_->limiter;
     server->services_->login =

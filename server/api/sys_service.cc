@@ -1,5 +1,6 @@
 #include "server/api/sys_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "kms/status_macros.h"
 #include "server/api/handle.h"
 #include "server/api/status.h"
@@ -160,6 +161,21 @@ grpc::ServerUnaryReactor* SysService::RekeyCancel(
                        RETURN_IF_ERROR(Limit(ctx));
                        return core_->RekeyCancel(req->nonce());
                      });
+}
+
+grpc::ServerUnaryReactor* SysService::TuneMount(
+    grpc::CallbackServerContext* ctx, const v1::TuneMountRequest* req,
+    v1::TuneMountResponse*) {
+  return Unary(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(core_->Authorize(
+        BearerToken(ctx), absl::StrCat("sys/mounts/", req->path(), "/tune"),
+        core::Capability::kSudo));
+    if (!req->has_transit_create_on_encrypt()) {
+      return absl::InvalidArgumentError("no mount option to change");
+    }
+    return core_->TuneTransitMount(req->path(),
+                                   req->transit_create_on_encrypt());
+  });
 }
 
 }  // namespace arca::api

@@ -47,6 +47,9 @@ class SysService final : public arca::v1::SysService::CallbackService {
   grpc::ServerUnaryReactor* RekeyCancel(
       grpc::CallbackServerContext* ctx, const v1::RekeyCancelRequest* req,
       v1::RekeyCancelResponse* resp) override;
+  grpc::ServerUnaryReactor* TuneMount(grpc::CallbackServerContext* ctx,
+                                      const v1::TuneMountRequest* req,
+                                      v1::TuneMountResponse* resp) override;
 
  private:
   // RESOURCE_EXHAUSTED when the caller's peer is over its rate.

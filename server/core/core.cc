@@ -13,12 +13,12 @@ namespace {
 constexpr std::string_view kSealConfigKey = "core/seal-config";
 constexpr std::string_view kMountTablePath = "core/mounts";
 
-// The mounts every server has: kv at "kv", tokenize at "tokenize". Adds
-// those missing from `table` (a data dir from before a mount type existed);
-// returns whether it added any.
+// The mounts every server has, by path and type. Adds those missing from
+// `table` (a data dir from before a mount type existed); returns whether it
+// added any.
 bool AddDefaultMounts(MountTable& table) {
   bool added = false;
-  for (const std::string_view type : {"kv", "tokenize"}) {
+  for (const std::string_view type : {"kv", "transit", "tokenize"}) {
     bool present = false;
     for (const Mount& m : table.mounts()) present |= m.path() == type;
     if (present) continue;
@@ -263,31 +263,92 @@ absl::Status Core::PostUnseal() {
   if (AddDefaultMounts(table)) {
     RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
   }
-  absl::MutexLock lock(&mounts_mu_);
-  kv_mounts_.clear();
-  tokenize_mounts_.clear();
-  for (const Mount& m : table.mounts()) {
-    barrier::View view(&barrier_, absl::StrCat("logical/", m.uuid(), "/"));
-    if (m.type() == "kv") {
-      kv_mounts_[m.path()] = std::make_shared<engines::kv::Engine>(view);
-    } else if (m.type() == "tokenize") {
-      tokenize_mounts_[m.path()] =
-          std::make_shared<engines::tokenize::Engine>(view);
-    } else {
-      return absl::DataLossError(
-          absl::StrCat("mount ", m.path(), " has unknown type"));
+  {
+    absl::MutexLock lock(&mounts_mu_);
+    kv_mounts_.clear();
+    tokenize_mounts_.clear();
+    transit_mounts_.clear();
+    for (const Mount& m : table.mounts()) {
+      barrier::View view(&barrier_, absl::StrCat("logical/", m.uuid(), "/"));
+      if (m.type() == "kv") {
+        kv_mounts_[m.path()] = std::make_shared<engines::kv::Engine>(view);
+      } else if (m.type() == "tokenize") {
+        tokenize_mounts_[m.path()] =
+            std::make_shared<engines::tokenize::Engine>(view);
+      } else if (m.type() == "transit") {
+        TransitMount& t = transit_mounts_[m.path()];
+        t.engine = std::make_shared<engines::transit::Engine>(view);
+        t.create_on_encrypt = !m.transit().disable_create_on_encrypt();
+      } else {
+        kv_mounts_.clear();
+        tokenize_mounts_.clear();
+        transit_mounts_.clear();
+        return absl::DataLossError(
+            absl::StrCat("mount ", m.path(), " has unknown type"));
+      }
     }
   }
+  StartMaintenance();
   return absl::OkStatus();
 }
 
+void Core::StartMaintenance() {
+  stop_maintenance_ = std::make_unique<absl::Notification>();
+  absl::Notification* stop = stop_maintenance_.get();
+  maintenance_ = std::thread([this, stop] {
+    while (!stop->WaitForNotificationWithTimeout(kMaintenanceInterval)) {
+      RunMaintenance();
+    }
+  });
+}
+
+void Core::StopMaintenance() {
+  if (!maintenance_.joinable()) return;
+  stop_maintenance_->Notify();
+  maintenance_.join();
+  stop_maintenance_.reset();
+}
+
+void Core::RunMaintenance() {
+  std::vector<std::pair<std::string, std::shared_ptr<engines::transit::Engine>>>
+      engines;
+  {
+    absl::MutexLock lock(&mounts_mu_);
+    for (const auto& [path, m] : transit_mounts_) {
+      engines.emplace_back(path, m.engine);
+    }
+  }
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (const auto& [path, engine] : engines) {
+    absl::StatusOr<int> rotated = engine->MaybeAutoRotate(now_ms);
+    if (!rotated.ok()) {
+      spdlog::warn("transit maintenance at {} failed: {}", path,
+                   rotated.status().ToString());
+    } else if (*rotated > 0) {
+      spdlog::info("transit at {}: auto-rotated {} keys", path, *rotated);
+    }
+  }
+}
+
 void Core::PreSeal() {
+  StopMaintenance();
+  absl::flat_hash_map<std::string, TransitMount> transit;
   {
     absl::MutexLock lock(&mounts_mu_);
     kv_mounts_.clear();
     // Engines still held by in-flight calls lose their keys now.
     for (auto& [path, engine] : tokenize_mounts_) engine->DropCache();
     tokenize_mounts_.clear();
+    transit.swap(transit_mounts_);
+  }
+  // Usage statistics are written lazily; write them while the barrier is
+  // still open, then drop every cached key from memory.
+  for (auto& [path, m] : transit) {
+    if (absl::Status st = m.engine->FlushUsage(); !st.ok()) {
+      spdlog::warn("transit at {}: usage flush on seal failed: {}", path,
+                   st.ToString());
+    }
+    m.engine->DropCache();
   }
   {
     absl::MutexLock lock(&audit_mu_);
@@ -454,6 +515,44 @@ absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> Core::TokenizeEngine(
     return absl::NotFoundError("no tokenize engine is mounted at that path");
   }
   return it->second;
+}
+
+absl::StatusOr<TransitMount> Core::TransitEngine(std::string_view mount) {
+  if (barrier_.Sealed()) return barrier::SealedError();
+  absl::MutexLock lock(&mounts_mu_);
+  auto it = transit_mounts_.find(std::string(mount));
+  if (it == transit_mounts_.end()) {
+    return absl::NotFoundError("no transit engine is mounted at that path");
+  }
+  return it->second;
+}
+
+absl::Status Core::TuneTransitMount(std::string_view mount,
+                                    bool create_on_encrypt) {
+  absl::MutexLock lock(&mu_);  // serializes mount table writes
+  if (barrier_.Sealed()) return barrier::SealedError();
+  ASSIGN_OR_RETURN(auto raw, barrier_.Get(kMountTablePath));
+  MountTable table;
+  if (!raw.has_value() || !table.ParseFromString(*raw)) {
+    return absl::DataLossError("mount table is missing or corrupt");
+  }
+  Mount* found = nullptr;
+  for (Mount& m : *table.mutable_mounts()) {
+    if (m.path() == mount && m.type() == "transit") found = &m;
+  }
+  if (found == nullptr) {
+    return absl::NotFoundError("no transit engine is mounted at that path");
+  }
+  found->mutable_transit()->set_disable_create_on_encrypt(!create_on_encrypt);
+  RETURN_IF_ERROR(barrier_.Put(kMountTablePath, table.SerializeAsString()));
+  absl::MutexLock mounts_lock(&mounts_mu_);
+  auto it = transit_mounts_.find(std::string(mount));
+  if (it != transit_mounts_.end()) {
+    it->second.create_on_encrypt = create_on_encrypt;
+  }
+  spdlog::info("transit mount {}: create_on_encrypt={}", mount,
+               create_on_encrypt);
+  return absl::OkStatus();
 }
 
 }  // namespace arca::core

@@ -8,11 +8,14 @@
 #include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
 #include "absl/functional/function_ref.h"
@@ -26,6 +29,7 @@
 #include "server/engines/kv/engine.h"
 #include "server/engines/tokenize/engine.h"
 #include "server/lease/manager.h"
+#include "server/engines/transit/engine.h"
 #include "server/storage/backend.h"
 
 namespace arca::core {
@@ -34,6 +38,16 @@ inline constexpr std::string_view kVersion = "0.1.0";
 
 // Capability is auth::Capability (request.h); this names it.
 std::string_view CapabilityName(Capability c);
+
+// A mounted transit engine and its mount options.
+struct TransitMount {
+  std::shared_ptr<engines::transit::Engine> engine;
+  bool create_on_encrypt = true;
+};
+
+// How often an unsealed core runs engine maintenance (transit auto-rotation
+// and usage flushes).
+inline constexpr absl::Duration kMaintenanceInterval = absl::Minutes(1);
 
 struct InitResult {
   std::vector<std::string> shares_base64;
@@ -68,13 +82,15 @@ struct RekeyResult {
 // progress, tokens, policies, leases, audit devices, the mount table, and
 // the request pipeline every authenticated RPC goes through (BeginRequest /
 // FinishRequest, or Handle for both). It owns the storage backend, the
-// barrier, the mounted engines, the lease manager and its expiry thread.
-// Thread-safe.
+// barrier, the mounted engines, the lease manager and its expiry thread, and
+// while unsealed a maintenance thread (every kMaintenanceInterval: transit
+// auto-rotation and usage flushes). Thread-safe.
 //
 // Storage layout: "core/seal-config" in the clear (needed while sealed);
 // through the barrier: "core/mounts", "core/token/...", "core/policy/<name>",
 // "core/audit/<name>", "core/lease/..." and each mount's view
-// "logical/<uuid>/".
+// "logical/<uuid>/". Init mounts "kv", "transit" and "tokenize"; a data dir
+// from before a mount type existed gets its mount added at the next unseal.
 class Core {
  public:
   static absl::StatusOr<std::unique_ptr<Core>> Open(
@@ -167,6 +183,14 @@ class Core {
   absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> TokenizeEngine(
       std::string_view mount);
 
+  // The transit engine mounted at `mount`; NOT_FOUND if there is none.
+  absl::StatusOr<TransitMount> TransitEngine(std::string_view mount);
+
+  // Sets a transit mount's create-on-encrypt option and stores it in the
+  // mount table. NOT_FOUND if no transit engine is mounted at `mount`.
+  absl::Status TuneTransitMount(std::string_view mount,
+                                bool create_on_encrypt);
+
  private:
   Core(std::unique_ptr<storage::Backend> backend, barrier::Options options);
   absl::StatusOr<std::optional<SealConfig>> LoadSealConfig();
@@ -181,6 +205,10 @@ class Core {
                         const AuditPayload& payload);
   void ExpiryLoop();
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts / stops the maintenance thread (under mu_).
+  void StartMaintenance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopMaintenance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunMaintenance();
   SealStatus StatusLocked(const std::optional<SealConfig>& config) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -214,6 +242,13 @@ class Core {
   absl::Mutex expiry_mu_;
   bool stop_ ABSL_GUARDED_BY(expiry_mu_) = false;
   std::thread expiry_thread_;
+  absl::flat_hash_map<std::string, TransitMount> transit_mounts_
+      ABSL_GUARDED_BY(mounts_mu_);
+
+  // The maintenance thread runs between PostUnseal and PreSeal; it takes
+  // mounts_mu_ only to copy the engine list, never mu_.
+  std::unique_ptr<absl::Notification> stop_maintenance_ ABSL_GUARDED_BY(mu_);
+  std::thread maintenance_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace arca::core

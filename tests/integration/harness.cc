@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,8 +217,10 @@ CliResult RunProgram(const std::string& program,
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return result;
   int status = 0;
-  waitpid(pid, &status, 0);
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  result.max_rss_kib = usage.ru_maxrss;
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;

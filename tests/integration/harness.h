@@ -80,6 +80,7 @@ struct CliResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  long max_rss_kib = 0;  // peak resident set of the arca process (wait4)
 };
 
 // Runs `program` with `args`, feeding `stdin_data`, with `env` added to a

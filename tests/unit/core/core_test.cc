@@ -219,6 +219,79 @@ TEST_F(CoreTest, KvMountSurvivesSealUnseal) {
   EXPECT_EQ(secret->data.at("k"), "v");
 }
 
+TEST_F(CoreTest, TransitKeysSurviveSealUnsealAndCacheIsDropped) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto transit = core_->TransitEngine("transit");
+  ASSERT_TRUE(transit.ok()) << transit.status();
+  EXPECT_TRUE(transit->create_on_encrypt);
+  ASSERT_TRUE(transit->engine->CreateKey("k", {}).ok());
+  auto ct = transit->engine->Encrypt("k", "secret", {});
+  ASSERT_TRUE(ct.ok());
+  ASSERT_TRUE(transit->engine->Decrypt("k", ct->ciphertext, {}).ok());
+  ASSERT_TRUE(core_->Seal().ok());
+  EXPECT_TRUE(absl::IsUnavailable(core_->TransitEngine("transit").status()));
+  // A handle kept across the seal has no key material left to use.
+  EXPECT_FALSE(transit->engine->Decrypt("k", ct->ciphertext, {}).ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto again = core_->TransitEngine("transit");
+  ASSERT_TRUE(again.ok());
+  auto pt = again->engine->Decrypt("k", ct->ciphertext, {});
+  ASSERT_TRUE(pt.ok()) << pt.status();
+  EXPECT_EQ(*pt, "secret");
+  // The decrypt before the seal was flushed on seal.
+  auto info = again->engine->ReadKey("k");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->versions[0].decryptions, 2u);
+}
+
+TEST_F(CoreTest, DataDirWithoutTransitMountGetsOneAtUnseal) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  {
+    // Rewrite the mount table as an init from before transit left it.
+    barrier::Barrier barrier(backend_);
+    auto key = DecodeShare(init->shares_base64[0]);
+    ASSERT_TRUE(key.ok());
+    ASSERT_TRUE(barrier.Unseal(*key).ok());
+    auto raw = barrier.Get("core/mounts");
+    ASSERT_TRUE(raw.ok() && raw->has_value());
+    MountTable table;
+    ASSERT_TRUE(table.ParseFromString(**raw));
+    MountTable old;
+    for (const Mount& m : table.mounts()) {
+      if (m.type() == "kv") *old.add_mounts() = m;
+    }
+    ASSERT_EQ(old.mounts_size(), 1);
+    ASSERT_TRUE(barrier.Put("core/mounts", old.SerializeAsString()).ok());
+    barrier.Seal();
+  }
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto transit = core_->TransitEngine("transit");
+  ASSERT_TRUE(transit.ok()) << transit.status();
+  ASSERT_TRUE(transit->engine->CreateKey("k", {}).ok());
+  // The added mount was stored: same storage after the next unseal.
+  ASSERT_TRUE(core_->Seal().ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  auto again = core_->TransitEngine("transit");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->engine->ReadKey("k").ok());
+  EXPECT_TRUE(core_->KvEngine("kv").ok());
+}
+
+TEST_F(CoreTest, TransitMountOptionIsStoredInMountTable) {
+  auto init = core_->Init(1, 1);
+  ASSERT_TRUE(init.ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  ASSERT_TRUE(core_->TuneTransitMount("transit", false).ok());
+  EXPECT_FALSE(core_->TransitEngine("transit")->create_on_encrypt);
+  EXPECT_TRUE(absl::IsNotFound(core_->TuneTransitMount("kv", false)));
+  ASSERT_TRUE(core_->Seal().ok());
+  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+  EXPECT_FALSE(core_->TransitEngine("transit")->create_on_encrypt);
+}
+
 TEST_F(CoreTest, MalformedShareResetsUnsealProgress) {
   auto init = core_->Init(3, 2);
   ASSERT_TRUE(init.ok());
