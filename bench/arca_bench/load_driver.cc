@@ -81,7 +81,7 @@ class AsyncStep {
     }
     running_ = concurrency;
     for (auto& slot : slots_) Next(slot);
-    while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+    while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
       on_tick();
     }
   }
@@ -176,7 +176,7 @@ StepResult RunInProcessStep(Scenario& scenario, const StepOptions& options,
       if (running.fetch_sub(1) == 1) done.Notify();
     });
   }
-  while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+  while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
     on_tick();
   }
   for (auto& t : threads) t.join();

@@ -42,7 +42,7 @@ struct StepProgress {
 // Keeps `options.concurrency` requests in flight, spread round-robin over
 // `channels`, driven by gRPC callbacks (no thread per request): each
 // completion records its latency and starts the next request of its slot.
-// Blocks until the step is over; `on_tick` is called about every 250 ms from
+// Blocks until the step is over; `on_tick` is called about every 50 ms from
 // the calling thread.
 StepResult RunAsyncStep(Scenario& scenario,
                         const std::vector<std::shared_ptr<grpc::Channel>>& channels,

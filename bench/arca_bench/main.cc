@@ -389,18 +389,31 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       entry.baseline = v.spec.baseline;
       entry.ratio_of_bytes = v.spec.ratio_of_bytes;
 
+      // CPU is sampled over the measured window only: the first tick after
+      // the warmup opens it (ticks come every 50 ms), the step's end closes it.
       const pid_t pid = v.server->pid;
-      std::optional<ProcSample> before;
-      if (pid > 0) {
-        entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
-        if (auto s = ReadProcSample(pid); s.ok()) before = *s;
-      }
-      auto self_before = ReadProcSample(getpid());
+      if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
+      std::optional<ProcSample> server_before;
+      std::optional<ProcSample> self_before;
+      std::optional<absl::Time> window_start;
+      auto open_window = [&] {
+        if (pid > 0) {
+          if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
+        }
+        if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
+        window_start = absl::Now();
+      };
+      if (flags.warmup_s <= 0) open_window();
 
       StepProgress progress;
       const absl::Time step_start = absl::Now();
+      absl::Time last_shown = absl::InfinitePast();
       auto tick = [&] {
-        const double elapsed = absl::ToDoubleSeconds(absl::Now() - step_start);
+        const absl::Time now = absl::Now();
+        const double elapsed = absl::ToDoubleSeconds(now - step_start);
+        if (!window_start.has_value() && elapsed >= flags.warmup_s) open_window();
+        if (now - last_shown < absl::Milliseconds(250)) return;
+        last_shown = now;
         const double window = std::max(1e-3, elapsed - flags.warmup_s);
         progress_line.Show(absl::StrFormat(
             "[%d/%d] %s %s c=%d  %.1fs  %.0f ops/s  errors %d", step_number,
@@ -414,15 +427,26 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                        : RunAsyncStep(*v.scenario, v.server->channels, options,
                                       progress, tick);
 
-      if (before.has_value()) {
-        if (auto after = ReadProcSample(pid); after.ok()) {
-          entry.server_cpu_s = after->cpu_seconds - before->cpu_seconds;
-          entry.server_peak_rss_mib = after->peak_rss_mib;
+      if (window_start.has_value()) {
+        const double window_s = absl::ToDoubleSeconds(absl::Now() - *window_start);
+        const double window_ops = entry.ops_per_s() * window_s;
+        if (server_before.has_value()) {
+          if (auto after = ReadProcSample(pid); after.ok()) {
+            entry.server_cpu_s = after->cpu_seconds - server_before->cpu_seconds;
+            entry.server_peak_rss_mib = after->peak_rss_mib;
+            if (window_ops > 0) {
+              entry.server_cpu_us_per_op = *entry.server_cpu_s / window_ops * 1e6;
+            }
+          }
         }
-      }
-      auto self_after = ReadProcSample(getpid());
-      if (self_before.ok() && self_after.ok()) {
-        entry.client_cpu_s = self_after->cpu_seconds - self_before->cpu_seconds;
+        if (self_before.has_value()) {
+          if (auto after = ReadProcSample(getpid()); after.ok()) {
+            entry.client_cpu_s = after->cpu_seconds - self_before->cpu_seconds;
+            if (window_ops > 0) {
+              entry.client_cpu_us_per_op = entry.client_cpu_s / window_ops * 1e6;
+            }
+          }
+        }
       }
       progress_line.Clear();
       std::cerr << absl::StrFormat(

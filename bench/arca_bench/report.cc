@@ -144,9 +144,15 @@ json ToJson(const Report& report) {
     if (!r.step.first_error.empty()) j["first_error"] = r.step.first_error;
     j["server"] = r.server;
     j["server_cpu_s"] = OrNull(r.server_cpu_s);
+    j["server_cpu_us_per_op"] = r.server_cpu_us_per_op.has_value()
+                                    ? json(Round(*r.server_cpu_us_per_op, 1))
+                                    : json(nullptr);
     j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib);
     j["server_peak_rss_scope"] = r.peak_rss_is_per_step ? "step" : "since start";
     j["client_cpu_s"] = Round(r.client_cpu_s, 3);
+    j["client_cpu_us_per_op"] = r.client_cpu_us_per_op.has_value()
+                                    ? json(Round(*r.client_cpu_us_per_op, 1))
+                                    : json(nullptr);
     j["baseline"] = r.baseline.empty() ? json(nullptr) : json(r.baseline);
     j["baseline_ops_per_s"] = r.baseline_ops_per_s.has_value()
                                   ? json(Round(*r.baseline_ops_per_s, 1))
@@ -179,7 +185,7 @@ std::string ToMarkdown(const Report& report) {
   absl::StrAppend(
       &md,
       "| scenario | payload | in flight | ops/s | MiB/s | p50 ms | p95 ms | "
-      "p99 ms | p99.9 ms | errors | server CPU s | server peak RSS MiB | "
+      "p99 ms | p99.9 ms | errors | server CPU µs/op | server peak RSS MiB | "
       "baseline | ratio |\n",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
   for (const auto& r : report.results) {
@@ -191,7 +197,7 @@ std::string ToMarkdown(const Report& report) {
         Fmt(r.step.latency.PercentileMs(0.95), 3), " | ",
         Fmt(r.step.latency.PercentileMs(0.99), 3), " | ",
         Fmt(r.step.latency.PercentileMs(0.999), 3), " | ", r.step.errors,
-        " | ", FmtOpt(r.server_cpu_s, 2), " | ",
+        " | ", FmtOpt(r.server_cpu_us_per_op, 1), " | ",
         FmtOpt(r.server_peak_rss_mib, 1), " | ",
         r.baseline.empty() ? "–" : r.baseline, " | ", FmtOpt(r.ratio, 2),
         " |\n");

@@ -18,10 +18,14 @@ struct ResultEntry {
   int concurrency = 0;
   StepResult step;
   std::string server;  // which process served it
+  // CPU of the server and of arca-bench itself over the measured window,
+  // in all and per successful request.
   std::optional<double> server_cpu_s;
+  std::optional<double> server_cpu_us_per_op;
   std::optional<double> server_peak_rss_mib;
   bool peak_rss_is_per_step = false;  // false: the peak since the server started
   double client_cpu_s = 0;
+  std::optional<double> client_cpu_us_per_op;
   std::string baseline;  // "" for baselines
   bool ratio_of_bytes = false;
   // Filled by ComputeRatios.
