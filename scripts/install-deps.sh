@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev libssl-dev librocksdb-dev libabsl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  etcd-server gnuplot-nox  # arca-bench: etcd baseline, bench/plot charts
+  etcd-server gnuplot-nox jq  # arca-bench: etcd baseline; bench/plot
 )
 
 missing=()
