@@ -100,9 +100,9 @@ absl::Status ChildProcess::WaitForPort(int port, absl::Duration timeout) {
     int wstatus = 0;
     if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
       pid_ = -1;
-      return absl::FailedPreconditionError(absl::StrCat(
-          "process exited before listening on port ", port, "; see ",
-          log_prefix_, ".err:\n", LogTail()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("process exited before listening on port ", port,
+                       "; see ", log_prefix_, ".err:\n", LogTail()));
     }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};

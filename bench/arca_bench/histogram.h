@@ -24,7 +24,7 @@ class LatencyHistogram {
 
  private:
   static constexpr int kSubBits = 5;
-  static constexpr int kSub = 1 << kSubBits;         // 32
+  static constexpr int kSub = 1 << kSubBits;  // 32
   static constexpr int kBuckets = (64 - kSubBits) * kSub + kSub;
 
   static int IndexOf(uint64_t nanos);

@@ -96,10 +96,11 @@ class AsyncStep {
       last_finish = std::max(last_finish, slot.last_finish);
       if (r.first_error.empty()) r.first_error = slot.first_error;
     }
-    const int64_t end =
-        window_.end() == std::numeric_limits<int64_t>::max() ? last_finish
-                                                              : window_.end();
-    r.seconds = std::max<double>(0, static_cast<double>(end - window_.start()) / 1e9);
+    const int64_t end = window_.end() == std::numeric_limits<int64_t>::max()
+                            ? last_finish
+                            : window_.end();
+    r.seconds =
+        std::max<double>(0, static_cast<double>(end - window_.start()) / 1e9);
     return r;
   }
 
@@ -115,7 +116,8 @@ class AsyncStep {
       const int64_t finished = NowNanos();
       if (window_.Counts(slot.started_at, finished)) {
         if (status.ok()) {
-          slot.latency.Record(static_cast<uint64_t>(finished - slot.started_at));
+          slot.latency.Record(
+              static_cast<uint64_t>(finished - slot.started_at));
           ++slot.ops;
           progress_.ops.fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -137,10 +139,11 @@ class AsyncStep {
 
 }  // namespace
 
-StepResult RunAsyncStep(Scenario& scenario,
-                        const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-                        const StepOptions& options, StepProgress& progress,
-                        const std::function<void()>& on_tick) {
+StepResult RunAsyncStep(
+    Scenario& scenario,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    const StepOptions& options, StepProgress& progress,
+    const std::function<void()>& on_tick) {
   AsyncStep step(options, progress);
   step.Run(scenario, channels, std::max(1, options.concurrency), on_tick);
   return step.Result();
@@ -193,7 +196,8 @@ StepResult RunInProcessStep(Scenario& scenario, const StepOptions& options,
   const int64_t end = window.end() == std::numeric_limits<int64_t>::max()
                           ? last_finish
                           : window.end();
-  r.seconds = std::max<double>(0, static_cast<double>(end - window.start()) / 1e9);
+  r.seconds =
+      std::max<double>(0, static_cast<double>(end - window.start()) / 1e9);
   return r;
 }
 

@@ -26,10 +26,10 @@ struct StepOptions {
 };
 
 struct StepResult {
-  int64_t ops = 0;     // successful requests completed in the window
-  int64_t errors = 0;  // failed requests completed in the window
-  std::string first_error;  // "CODE: message" of the first failure
-  double seconds = 0;       // length of the measured window
+  int64_t ops = 0;           // successful requests completed in the window
+  int64_t errors = 0;        // failed requests completed in the window
+  std::string first_error;   // "CODE: message" of the first failure
+  double seconds = 0;        // length of the measured window
   LatencyHistogram latency;  // of successful requests
 };
 
@@ -44,10 +44,11 @@ struct StepProgress {
 // completion records its latency and starts the next request of its slot.
 // Blocks until the step is over; `on_tick` is called about every 50 ms from
 // the calling thread.
-StepResult RunAsyncStep(Scenario& scenario,
-                        const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-                        const StepOptions& options, StepProgress& progress,
-                        const std::function<void()>& on_tick);
+StepResult RunAsyncStep(
+    Scenario& scenario,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    const StepOptions& options, StepProgress& progress,
+    const std::function<void()>& on_tick);
 
 // Runs an in-process scenario on min(concurrency, hardware threads) worker
 // threads, each calling RunOnce in a loop.

@@ -42,6 +42,7 @@ struct Flags {
   int64_t ops = 0;
   int channels = 4;
   int keyspace = 1000;
+  int repeat = 1;
   int memory_secrets = -1;
   std::string address;
   std::string arcad_path = ARCA_BENCH_ARCAD_PATH;
@@ -89,7 +90,8 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   nlohmann::json m;
   m["cpu"] = AfterColon(FirstLineWith("/proc/cpuinfo", "model name"));
   m["cores"] = std::thread::hardware_concurrency();
-  std::istringstream mem(AfterColon(FirstLineWith("/proc/meminfo", "MemTotal")));
+  std::istringstream mem(
+      AfterColon(FirstLineWith("/proc/meminfo", "MemTotal")));
   double kb = 0;
   mem >> kb;
   m["memory_gib"] = std::round(kb / 1024 / 1024 * 10) / 10;
@@ -104,8 +106,8 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   m["grpc_version"] = grpc::Version();
   m["etcd_version"] = EtcdVersion(flags.etcd_path);
   m["load_average_1m_at_start"] = LoadAverage();
-  m["started_at"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
-                                     absl::UTCTimeZone());
+  m["started_at"] =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
   std::vector<std::string> args(argv, argv + argc);
   m["command"] = absl::StrJoin(args, " ");
   m["quick"] = flags.quick;
@@ -113,6 +115,7 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   m["warmup_s"] = flags.warmup_s;
   m["ops_per_step"] = flags.ops;
   m["channels"] = flags.channels;
+  m["repeat"] = flags.repeat;
   m["keyspace"] = flags.keyspace;
   m["concurrency_levels"] = levels;
   m["work_dir"] = flags.work_dir;
@@ -133,13 +136,15 @@ std::vector<Variant> PlanVariants(const std::vector<ScenarioSpec>& selected) {
   if (all_sizes.empty()) all_sizes.insert(1024);
   for (const auto& s : selected) {
     if (!s.is_baseline()) {
-      for (size_t size : s.payload_sizes) variants.push_back({s, size, nullptr});
+      for (size_t size : s.payload_sizes)
+        variants.push_back({s, size, nullptr});
       continue;
     }
     std::set<size_t> sizes;
     for (const auto& dependent : selected) {
       if (dependent.baseline == s.name) {
-        sizes.insert(dependent.payload_sizes.begin(), dependent.payload_sizes.end());
+        sizes.insert(dependent.payload_sizes.begin(),
+                     dependent.payload_sizes.end());
       }
     }
     if (sizes.empty()) sizes = all_sizes;
@@ -192,23 +197,24 @@ absl::StatusOr<MemoryFigures> MeasureMemory(const ServerOptions& options,
   std::vector<int> free_ops;
   absl::Mutex mu;
   for (int i = 0; i < kInFlight; ++i) free_ops.push_back(i);
-  RETURN_IF_ERROR(RunPipelined(secrets, kInFlight, [&](int i, DoneCallback done) {
-    int slot;
-    {
-      absl::MutexLock lock(&mu);
-      slot = free_ops.back();
-      free_ops.pop_back();
-    }
-    PutOp& op = *ops[slot];
-    op.request().set_path(absl::StrFormat("arca-bench/memory/%07d", i));
-    op.Start([&, slot, done = std::move(done)](const grpc::Status& status) {
-      {
-        absl::MutexLock lock(&mu);
-        free_ops.push_back(slot);
-      }
-      done(status);
-    });
-  }));
+  RETURN_IF_ERROR(
+      RunPipelined(secrets, kInFlight, [&](int i, DoneCallback done) {
+        int slot;
+        {
+          absl::MutexLock lock(&mu);
+          slot = free_ops.back();
+          free_ops.pop_back();
+        }
+        PutOp& op = *ops[slot];
+        op.request().set_path(absl::StrFormat("arca-bench/memory/%07d", i));
+        op.Start([&, slot, done = std::move(done)](const grpc::Status& status) {
+          {
+            absl::MutexLock lock(&mu);
+            free_ops.push_back(slot);
+          }
+          done(status);
+        });
+      }));
   m.load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   absl::SleepFor(absl::Seconds(1));
   ASSIGN_OR_RETURN(ProcSample loaded, ReadProcSample(pid));
@@ -238,7 +244,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   if (flags.duration_s <= 0) flags.duration_s = flags.quick ? 1.0 : 5.0;
   if (flags.warmup_s < 0) flags.warmup_s = flags.quick ? 0.3 : 1.0;
   if (flags.memory_secrets < 0) flags.memory_secrets = flags.quick ? 0 : 100000;
-  if (flags.concurrency.empty()) flags.concurrency = flags.quick ? "1,16" : "1,4,16,64,256";
+  if (flags.concurrency.empty())
+    flags.concurrency = flags.quick ? "1,16" : "1,4,16,64,256";
   if (flags.work_dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     flags.work_dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
@@ -276,8 +283,9 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     selected = registered;
   } else {
     for (absl::string_view name : absl::StrSplit(flags.scenarios, ',')) {
-      auto it = std::find_if(registered.begin(), registered.end(),
-                             [&](const ScenarioSpec& s) { return s.name == name; });
+      auto it =
+          std::find_if(registered.begin(), registered.end(),
+                       [&](const ScenarioSpec& s) { return s.name == name; });
       if (it == registered.end()) {
         std::cerr << "arca-bench: unknown scenario '" << name
                   << "' (see --list)\n";
@@ -307,7 +315,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
 
   // Memory first, on an arcad of its own.
   if (!flags.address.empty()) {
-    report.memory.why_not = "arcad given with --address: its process is not ours";
+    report.memory.why_not =
+        "arcad given with --address: its process is not ours";
   } else {
     progress_line.Show(absl::StrCat("memory: storing ", flags.memory_secrets,
                                     " secrets in a fresh arcad"));
@@ -341,9 +350,11 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     v.server = *server;
     v.scenario = v.spec.factory();
     ScenarioContext context;
-    context.channel = v.server->channels.empty() ? nullptr : v.server->channels[0];
+    context.channel =
+        v.server->channels.empty() ? nullptr : v.server->channels[0];
     // Baselines send a token of the same length so headers weigh the same.
-    context.token = servers.token().empty() ? std::string(48, 'x') : servers.token();
+    context.token =
+        servers.token().empty() ? std::string(48, 'x') : servers.token();
     context.payload_bytes = v.payload_bytes;
     context.keyspace = flags.keyspace;
     if (absl::Status st = v.scenario->Prepare(context); !st.ok()) {
@@ -365,103 +376,114 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                      return a.payload_bytes < b.payload_bytes;
                    });
 
-  // Concurrency is the outer loop, so a scenario and its baseline at one level
-  // run minutes apart at most, under the same background load.
+  // Concurrency is the outer loop and each round runs every scenario once, so
+  // a scenario and its baseline at one level run seconds apart, under the
+  // same background load; --repeat rounds are summed into one entry.
   std::vector<std::vector<ResultEntry>> by_variant(variants.size());
-  const size_t total_steps = levels.size() * variants.size();
+  const size_t total_steps = levels.size() * variants.size() * flags.repeat;
   size_t step_number = 0;
   for (int level : levels) {
-    for (size_t vi = 0; vi < variants.size(); ++vi) {
-      Variant& v = variants[vi];
-      ++step_number;
-      StepOptions options;
-      options.concurrency = level;
-      options.warmup = absl::Seconds(flags.warmup_s);
-      options.duration = absl::Seconds(flags.duration_s);
-      options.ops = flags.ops;
+    for (int round = 0; round < flags.repeat; ++round) {
+      for (size_t vi = 0; vi < variants.size(); ++vi) {
+        Variant& v = variants[vi];
+        ++step_number;
+        StepOptions options;
+        options.concurrency = level;
+        options.warmup = absl::Seconds(flags.warmup_s);
+        options.duration = absl::Seconds(flags.duration_s);
+        options.ops = flags.ops;
 
-      ResultEntry entry;
-      entry.scenario = v.spec.name;
-      entry.payload_bytes = v.payload_bytes;
-      entry.reports_bytes = v.spec.reports_bytes;
-      entry.concurrency = level;
-      entry.server = v.server->name;
-      entry.baseline = v.spec.baseline;
-      entry.ratio_of_bytes = v.spec.ratio_of_bytes;
+        ResultEntry entry;
+        entry.scenario = v.spec.name;
+        entry.payload_bytes = v.payload_bytes;
+        entry.reports_bytes = v.spec.reports_bytes;
+        entry.concurrency = level;
+        entry.server = v.server->name;
+        entry.baseline = v.spec.baseline;
+        entry.ratio_of_bytes = v.spec.ratio_of_bytes;
 
-      // CPU is sampled over the measured window only: the first tick after
-      // the warmup opens it (ticks come every 50 ms), the step's end closes it.
-      const pid_t pid = v.server->pid;
-      if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
-      std::optional<ProcSample> server_before;
-      std::optional<ProcSample> self_before;
-      std::optional<absl::Time> window_start;
-      auto open_window = [&] {
-        if (pid > 0) {
-          if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
-        }
-        if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
-        window_start = absl::Now();
-      };
-      if (flags.warmup_s <= 0) open_window();
+        // CPU is sampled over the measured window only: the first tick after
+        // the warmup opens it (ticks come every 50 ms), the step's end closes
+        // it.
+        const pid_t pid = v.server->pid;
+        if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
+        std::optional<ProcSample> server_before;
+        std::optional<ProcSample> self_before;
+        std::optional<absl::Time> window_start;
+        auto open_window = [&] {
+          if (pid > 0) {
+            if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
+          }
+          if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
+          window_start = absl::Now();
+        };
+        if (flags.warmup_s <= 0) open_window();
 
-      StepProgress progress;
-      const absl::Time step_start = absl::Now();
-      absl::Time last_shown = absl::InfinitePast();
-      auto tick = [&] {
-        const absl::Time now = absl::Now();
-        const double elapsed = absl::ToDoubleSeconds(now - step_start);
-        if (!window_start.has_value() && elapsed >= flags.warmup_s) open_window();
-        if (now - last_shown < absl::Milliseconds(250)) return;
-        last_shown = now;
-        const double window = std::max(1e-3, elapsed - flags.warmup_s);
-        progress_line.Show(absl::StrFormat(
-            "[%d/%d] %s %s c=%d  %.1fs  %.0f ops/s  errors %d", step_number,
-            total_steps, v.spec.name, absl::StrCat(v.payload_bytes, "B"), level,
-            elapsed,
-            elapsed > flags.warmup_s ? progress.ops.load() / window : 0.0,
-            progress.errors.load()));
-      };
-      entry.step = v.spec.server == ServerKind::kInProcess
-                       ? RunInProcessStep(*v.scenario, options, progress, tick)
-                       : RunAsyncStep(*v.scenario, v.server->channels, options,
-                                      progress, tick);
+        StepProgress progress;
+        const absl::Time step_start = absl::Now();
+        absl::Time last_shown = absl::InfinitePast();
+        auto tick = [&] {
+          const absl::Time now = absl::Now();
+          const double elapsed = absl::ToDoubleSeconds(now - step_start);
+          if (!window_start.has_value() && elapsed >= flags.warmup_s)
+            open_window();
+          if (now - last_shown < absl::Milliseconds(250)) return;
+          last_shown = now;
+          const double window = std::max(1e-3, elapsed - flags.warmup_s);
+          progress_line.Show(absl::StrFormat(
+              "[%d/%d] %s %s c=%d  %.1fs  %.0f ops/s  errors %d", step_number,
+              total_steps, v.spec.name, absl::StrCat(v.payload_bytes, "B"),
+              level, elapsed,
+              elapsed > flags.warmup_s ? progress.ops.load() / window : 0.0,
+              progress.errors.load()));
+        };
+        entry.step =
+            v.spec.server == ServerKind::kInProcess
+                ? RunInProcessStep(*v.scenario, options, progress, tick)
+                : RunAsyncStep(*v.scenario, v.server->channels, options,
+                               progress, tick);
 
-      if (window_start.has_value()) {
-        const double window_s = absl::ToDoubleSeconds(absl::Now() - *window_start);
-        const double window_ops = entry.ops_per_s() * window_s;
-        if (server_before.has_value()) {
-          if (auto after = ReadProcSample(pid); after.ok()) {
-            entry.server_cpu_s = after->cpu_seconds - server_before->cpu_seconds;
-            entry.server_peak_rss_mib = after->peak_rss_mib;
-            if (window_ops > 0) {
-              entry.server_cpu_us_per_op = *entry.server_cpu_s / window_ops * 1e6;
+        if (window_start.has_value()) {
+          const double window_s =
+              absl::ToDoubleSeconds(absl::Now() - *window_start);
+          entry.cpu_window_ops = entry.ops_per_s() * window_s;
+          if (server_before.has_value()) {
+            if (auto after = ReadProcSample(pid); after.ok()) {
+              entry.server_cpu_s =
+                  after->cpu_seconds - server_before->cpu_seconds;
+              entry.server_peak_rss_mib = after->peak_rss_mib;
+            }
+          }
+          if (self_before.has_value()) {
+            if (auto after = ReadProcSample(getpid()); after.ok()) {
+              entry.client_cpu_s =
+                  after->cpu_seconds - self_before->cpu_seconds;
             }
           }
         }
-        if (self_before.has_value()) {
-          if (auto after = ReadProcSample(getpid()); after.ok()) {
-            entry.client_cpu_s = after->cpu_seconds - self_before->cpu_seconds;
-            if (window_ops > 0) {
-              entry.client_cpu_us_per_op = entry.client_cpu_s / window_ops * 1e6;
-            }
-          }
+        progress_line.Clear();
+        std::cerr << absl::StrFormat(
+            "%-12s %6s c=%-4d %9.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  errors "
+            "%d\n",
+            entry.scenario, absl::StrCat(entry.payload_bytes, "B"), level,
+            entry.ops_per_s(), entry.step.latency.PercentileMs(0.5),
+            entry.step.latency.PercentileMs(0.99), entry.step.errors);
+        if (!entry.step.first_error.empty()) {
+          std::cerr << "  first error: " << entry.step.first_error << "\n";
+        }
+        if (round == 0) {
+          by_variant[vi].push_back(std::move(entry));
+        } else {
+          by_variant[vi].back().Add(entry);
         }
       }
-      progress_line.Clear();
-      std::cerr << absl::StrFormat(
-          "%-12s %6s c=%-4d %9.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  errors %d\n",
-          entry.scenario, absl::StrCat(entry.payload_bytes, "B"), level,
-          entry.ops_per_s(), entry.step.latency.PercentileMs(0.5),
-          entry.step.latency.PercentileMs(0.99), entry.step.errors);
-      if (!entry.step.first_error.empty()) {
-        std::cerr << "  first error: " << entry.step.first_error << "\n";
-      }
-      by_variant[vi].push_back(std::move(entry));
     }
   }
   for (auto& entries : by_variant) {
-    for (auto& e : entries) report.results.push_back(std::move(e));
+    for (auto& e : entries) {
+      e.ComputeCpuPerOp();
+      report.results.push_back(std::move(e));
+    }
   }
   ComputeRatios(report.results);
   report.machine["load_average_1m_at_end"] = LoadAverage();
@@ -494,7 +516,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   arca::bench::Flags flags;
-  CLI::App app{"arca-bench: Arca's load generator, with baselines in the same run"};
+  CLI::App app{
+      "arca-bench: Arca's load generator, with baselines in the same run"};
   app.add_flag("--quick", flags.quick,
                "Short smoke run (1 s steps at concurrency 1,16; no 100k-secret "
                "memory load): under a minute on 2 cores");
@@ -506,10 +529,16 @@ int main(int argc, char** argv) {
                  "1,4,16,64,256; --quick 1,16)");
   app.add_option("--duration", flags.duration_s,
                  "Measured seconds per step (default 5; --quick 1)");
-  app.add_option("--warmup", flags.warmup_s,
-                 "Unmeasured seconds before each step (default 1; --quick 0.3)");
+  app.add_option(
+      "--warmup", flags.warmup_s,
+      "Unmeasured seconds before each step (default 1; --quick 0.3)");
   app.add_option("--ops", flags.ops,
                  "Measure this many requests per step instead of --duration");
+  app.add_option("--repeat", flags.repeat,
+                 "Rounds of every step, interleaved and summed (evens out "
+                 "bursts of other load on a shared machine)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   app.add_option("--channels", flags.channels,
                  "gRPC channels (connections) per server")
       ->capture_default_str()
@@ -523,10 +552,12 @@ int main(int argc, char** argv) {
   app.add_option("--address", flags.address,
                  "Target this arcad instead of starting one (token from "
                  "ARCA_TOKEN or ~/.arca-token)");
-  app.add_option("--arcad", flags.arcad_path, "arcad binary")->capture_default_str();
+  app.add_option("--arcad", flags.arcad_path, "arcad binary")
+      ->capture_default_str();
   app.add_option("--echo-server", flags.echo_server_path, "echo_server binary")
       ->capture_default_str();
-  app.add_option("--etcd", flags.etcd_path, "etcd binary")->capture_default_str();
+  app.add_option("--etcd", flags.etcd_path, "etcd binary")
+      ->capture_default_str();
   app.add_option("--work-dir", flags.work_dir,
                  "Parent of the data dirs of arcad and etcd (default $TMPDIR "
                  "or /tmp)");

@@ -47,8 +47,8 @@ absl::StatusOr<ProcSample> ReadProcSample(pid_t pid) {
     return absl::InternalError(absl::StrCat("malformed ", dir, "/stat"));
   }
   ProcSample sample;
-  sample.cpu_seconds =
-      static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  sample.cpu_seconds = static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK));
 
   std::ifstream status_file(dir + "/status");
   std::string line;

@@ -9,9 +9,9 @@ namespace arca::bench {
 
 // What /proc says about one process at one moment.
 struct ProcSample {
-  double cpu_seconds = 0;  // utime + stime from /proc/<pid>/stat
-  double rss_mib = 0;      // VmRSS from /proc/<pid>/status
-  double peak_rss_mib = 0; // VmHWM: peak since start or the last ResetPeakRss
+  double cpu_seconds = 0;   // utime + stime from /proc/<pid>/stat
+  double rss_mib = 0;       // VmRSS from /proc/<pid>/status
+  double peak_rss_mib = 0;  // VmHWM: peak since start or the last ResetPeakRss
 };
 
 // Reads /proc/<pid>/stat and /proc/<pid>/status.

@@ -1,5 +1,6 @@
 #include "bench/arca_bench/report.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -30,7 +31,8 @@ struct RatioTarget {
 const std::vector<RatioTarget>& RatioTargets() {
   static const auto* targets = new std::vector<RatioTarget>{
       {"kv-get", 64, 2.0, "kv-get at 64 in flight >= 2.0 x etcd Range ops/s"},
-      {"kv-put", 64, 1.0, "kv-put (synced) at 64 in flight >= 1.0 x etcd Put ops/s"},
+      {"kv-put", 64, 1.0,
+       "kv-put (synced) at 64 in flight >= 1.0 x etcd Put ops/s"},
       {"transit-encrypt", 64, 0.70,
        "transit-encrypt 1 KiB at 64 in flight >= 0.70 x echo-floor ops/s"},
       {"transit-batch", 64, 0.50, "transit-batch >= 0.50 x aead-floor bytes/s"},
@@ -53,7 +55,8 @@ json Targets(const Report& report) {
     if (found == nullptr || !found->ratio.has_value()) {
       j["measured"] = nullptr;
       j["met"] = nullptr;
-      j["note"] = "not run: scenario or its baseline not selected or not built yet";
+      j["note"] =
+          "not run: scenario or its baseline not selected or not built yet";
     } else {
       j["measured"] = Round(*found->ratio, 3);
       j["met"] = *found->ratio >= t.min_ratio;
@@ -70,8 +73,8 @@ json Targets(const Report& report) {
     if (m.secrets > 0) {
       loaded["measured_mib"] = Round(m.loaded_rss_mib, 1);
       loaded["secrets"] = m.secrets;
-      loaded["met"] = m.secrets >= 100000 ? json(m.loaded_rss_mib <= 150)
-                                          : json(nullptr);
+      loaded["met"] =
+          m.secrets >= 100000 ? json(m.loaded_rss_mib <= 150) : json(nullptr);
     } else {
       loaded["met"] = nullptr;
       loaded["note"] = "no secrets stored in this run (--memory-secrets 0)";
@@ -86,14 +89,17 @@ json Targets(const Report& report) {
   return out;
 }
 
-std::string Fmt(double v, int digits) { return absl::StrFormat("%.*f", digits, v); }
+std::string Fmt(double v, int digits) {
+  return absl::StrFormat("%.*f", digits, v);
+}
 
 std::string FmtOpt(const std::optional<double>& v, int digits) {
   return v.has_value() ? Fmt(*v, digits) : "–";
 }
 
 std::string Size(size_t bytes) {
-  if (bytes >= 1024 && bytes % 1024 == 0) return absl::StrCat(bytes / 1024, " KiB");
+  if (bytes >= 1024 && bytes % 1024 == 0)
+    return absl::StrCat(bytes / 1024, " KiB");
   return absl::StrCat(bytes, " B");
 }
 
@@ -105,6 +111,34 @@ double ResultEntry::ops_per_s() const {
 
 double ResultEntry::bytes_per_s() const {
   return ops_per_s() * static_cast<double>(payload_bytes);
+}
+
+void ResultEntry::Add(const ResultEntry& round) {
+  step.ops += round.step.ops;
+  step.errors += round.step.errors;
+  if (step.first_error.empty()) step.first_error = round.step.first_error;
+  step.seconds += round.step.seconds;
+  step.latency.Merge(round.step.latency);
+  if (server_cpu_s.has_value() && round.server_cpu_s.has_value()) {
+    *server_cpu_s += *round.server_cpu_s;
+  } else {
+    server_cpu_s.reset();
+  }
+  if (round.server_peak_rss_mib.has_value()) {
+    server_peak_rss_mib =
+        std::max(server_peak_rss_mib.value_or(0), *round.server_peak_rss_mib);
+  }
+  peak_rss_is_per_step = peak_rss_is_per_step && round.peak_rss_is_per_step;
+  client_cpu_s += round.client_cpu_s;
+  cpu_window_ops += round.cpu_window_ops;
+}
+
+void ResultEntry::ComputeCpuPerOp() {
+  if (cpu_window_ops <= 0) return;
+  if (server_cpu_s.has_value()) {
+    server_cpu_us_per_op = *server_cpu_s / cpu_window_ops * 1e6;
+  }
+  client_cpu_us_per_op = client_cpu_s / cpu_window_ops * 1e6;
 }
 
 void ComputeRatios(std::vector<ResultEntry>& results) {
@@ -134,7 +168,8 @@ json ToJson(const Report& report) {
     j["ops"] = r.step.ops;
     j["duration_s"] = Round(r.step.seconds, 3);
     j["ops_per_s"] = Round(r.ops_per_s(), 1);
-    j["bytes_per_s"] = r.reports_bytes ? json(Round(r.bytes_per_s(), 0)) : json(nullptr);
+    j["bytes_per_s"] =
+        r.reports_bytes ? json(Round(r.bytes_per_s(), 0)) : json(nullptr);
     j["p50_ms"] = Round(r.step.latency.PercentileMs(0.50), 4);
     j["p95_ms"] = Round(r.step.latency.PercentileMs(0.95), 4);
     j["p99_ms"] = Round(r.step.latency.PercentileMs(0.99), 4);
@@ -148,7 +183,8 @@ json ToJson(const Report& report) {
                                     ? json(Round(*r.server_cpu_us_per_op, 1))
                                     : json(nullptr);
     j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib);
-    j["server_peak_rss_scope"] = r.peak_rss_is_per_step ? "step" : "since start";
+    j["server_peak_rss_scope"] =
+        r.peak_rss_is_per_step ? "step" : "since start";
     j["client_cpu_s"] = Round(r.client_cpu_s, 3);
     j["client_cpu_us_per_op"] = r.client_cpu_us_per_op.has_value()
                                     ? json(Round(*r.client_cpu_us_per_op, 1))
@@ -157,20 +193,24 @@ json ToJson(const Report& report) {
     j["baseline_ops_per_s"] = r.baseline_ops_per_s.has_value()
                                   ? json(Round(*r.baseline_ops_per_s, 1))
                                   : json(nullptr);
-    j["ratio_of"] = r.baseline.empty() ? json(nullptr)
-                                       : json(r.ratio_of_bytes ? "bytes_per_s" : "ops_per_s");
+    j["ratio_of"] = r.baseline.empty()
+                        ? json(nullptr)
+                        : json(r.ratio_of_bytes ? "bytes_per_s" : "ops_per_s");
     j["ratio"] = r.ratio.has_value() ? json(Round(*r.ratio, 3)) : json(nullptr);
     results.push_back(j);
   }
   json memory;
   const MemoryFigures& m = report.memory;
   if (m.measured) {
-    memory = {{"idle_rss_mib", Round(m.idle_rss_mib, 1)},
-              {"secrets", m.secrets},
-              {"value_bytes", m.value_bytes},
-              {"loaded_rss_mib", m.secrets > 0 ? json(Round(m.loaded_rss_mib, 1)) : json(nullptr)},
-              {"loaded_peak_rss_mib", m.secrets > 0 ? json(Round(m.loaded_peak_rss_mib, 1)) : json(nullptr)},
-              {"load_seconds", Round(m.load_seconds, 1)}};
+    memory = {
+        {"idle_rss_mib", Round(m.idle_rss_mib, 1)},
+        {"secrets", m.secrets},
+        {"value_bytes", m.value_bytes},
+        {"loaded_rss_mib",
+         m.secrets > 0 ? json(Round(m.loaded_rss_mib, 1)) : json(nullptr)},
+        {"loaded_peak_rss_mib",
+         m.secrets > 0 ? json(Round(m.loaded_peak_rss_mib, 1)) : json(nullptr)},
+        {"load_seconds", Round(m.load_seconds, 1)}};
   } else {
     memory = {{"measured", false}, {"why", m.why_not}};
   }
@@ -187,7 +227,8 @@ std::string ToMarkdown(const Report& report) {
       "| scenario | payload | in flight | ops/s | MiB/s | p50 ms | p95 ms | "
       "p99 ms | p99.9 ms | errors | server CPU µs/op | server peak RSS MiB | "
       "baseline | ratio |\n",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+      "\n");
   for (const auto& r : report.results) {
     absl::StrAppend(
         &md, "| ", r.scenario, " | ", Size(r.payload_bytes), " | ",
@@ -196,8 +237,8 @@ std::string ToMarkdown(const Report& report) {
         " | ", Fmt(r.step.latency.PercentileMs(0.50), 3), " | ",
         Fmt(r.step.latency.PercentileMs(0.95), 3), " | ",
         Fmt(r.step.latency.PercentileMs(0.99), 3), " | ",
-        Fmt(r.step.latency.PercentileMs(0.999), 3), " | ", r.step.errors,
-        " | ", FmtOpt(r.server_cpu_us_per_op, 1), " | ",
+        Fmt(r.step.latency.PercentileMs(0.999), 3), " | ", r.step.errors, " | ",
+        FmtOpt(r.server_cpu_us_per_op, 1), " | ",
         FmtOpt(r.server_peak_rss_mib, 1), " | ",
         r.baseline.empty() ? "–" : r.baseline, " | ", FmtOpt(r.ratio, 2),
         " |\n");
@@ -224,7 +265,8 @@ std::string ToMarkdown(const Report& report) {
     } else if (t.contains("measured_mib")) {
       measured = absl::StrCat(Fmt(t["measured_mib"].get<double>(), 1), " MiB");
     }
-    std::string met = t["met"].is_null() ? "–" : (t["met"].get<bool>() ? "yes" : "NO");
+    std::string met =
+        t["met"].is_null() ? "–" : (t["met"].get<bool>() ? "yes" : "NO");
     absl::StrAppend(&md, "| ", t["target"].get<std::string>(), " | ", measured,
                     " | ", met, " |\n");
   }

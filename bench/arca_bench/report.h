@@ -23,7 +23,8 @@ struct ResultEntry {
   std::optional<double> server_cpu_s;
   std::optional<double> server_cpu_us_per_op;
   std::optional<double> server_peak_rss_mib;
-  bool peak_rss_is_per_step = false;  // false: the peak since the server started
+  bool peak_rss_is_per_step =
+      false;  // false: the peak since the server started
   double client_cpu_s = 0;
   std::optional<double> client_cpu_us_per_op;
   std::string baseline;  // "" for baselines
@@ -33,18 +34,25 @@ struct ResultEntry {
   std::optional<double> baseline_bytes_per_s;
   std::optional<double> ratio;
 
+  // Requests completed while the CPU figures were being taken.
+  double cpu_window_ops = 0;
+
   double ops_per_s() const;
   double bytes_per_s() const;
+  // Adds another round of the same step (--repeat).
+  void Add(const ResultEntry& round);
+  // Fills the *_cpu_us_per_op fields from the totals.
+  void ComputeCpuPerOp();
 };
 
 // arcad's memory, measured on a fresh arcad of its own.
 struct MemoryFigures {
   bool measured = false;
-  std::string why_not;  // when not measured
+  std::string why_not;      // when not measured
   double idle_rss_mib = 0;  // initialized and unsealed, before any request
   int secrets = 0;
   size_t value_bytes = 0;
-  double loaded_rss_mib = 0;  // VmRSS once `secrets` secrets are stored
+  double loaded_rss_mib = 0;       // VmRSS once `secrets` secrets are stored
   double loaded_peak_rss_mib = 0;  // VmHWM over the whole load
   double load_seconds = 0;
 };

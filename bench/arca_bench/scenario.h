@@ -140,7 +140,8 @@ class UnaryOp : public AsyncOp {
 
   void Start(DoneCallback done) override {
     context_ = std::make_unique<grpc::ClientContext>();
-    for (const auto& [key, value] : metadata_) context_->AddMetadata(key, value);
+    for (const auto& [key, value] : metadata_)
+      context_->AddMetadata(key, value);
     context_->set_deadline(std::chrono::system_clock::now() +
                            std::chrono::seconds(30));
     if (prepare_) prepare_(request_);

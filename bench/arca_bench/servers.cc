@@ -18,7 +18,9 @@ namespace {
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 
-std::string LoopbackAddress(int port) { return absl::StrCat("127.0.0.1:", port); }
+std::string LoopbackAddress(int port) {
+  return absl::StrCat("127.0.0.1:", port);
+}
 
 }  // namespace
 
@@ -123,9 +125,9 @@ absl::StatusOr<std::unique_ptr<ServerHandle>> Servers::StartEcho() {
   const int port = FreePort();
   server->address = LoopbackAddress(port);
   ASSIGN_OR_RETURN(server->process,
-                   ChildProcess::Spawn({options_.echo_server_path, "--listen",
-                                        server->address},
-                                       (options_.work_dir / "echo_server").string()));
+                   ChildProcess::Spawn(
+                       {options_.echo_server_path, "--listen", server->address},
+                       (options_.work_dir / "echo_server").string()));
   server->pid = server->process->pid();
   RETURN_IF_ERROR(server->process->WaitForPort(port, kStartTimeout));
   server->channels = OpenChannels(server->address, options_.channels);
@@ -151,8 +153,8 @@ absl::StatusOr<std::unique_ptr<ServerHandle>> Servers::StartEtcd() {
            (server->data_dir->path() / "data").string(), "--listen-client-urls",
            client_url, "--advertise-client-urls", client_url,
            "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls",
-           peer_url, "--initial-cluster", "bench=" + peer_url,
-           "--logger", "zap", "--log-level", "warn"},
+           peer_url, "--initial-cluster", "bench=" + peer_url, "--logger",
+           "zap", "--log-level", "warn"},
           (options_.work_dir / "etcd").string()));
   server->pid = server->process->pid();
   RETURN_IF_ERROR(server->process->WaitForPort(client_port, kStartTimeout));

@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
   });
   server->Wait();
   signal_thread.join();

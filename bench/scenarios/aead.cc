@@ -37,7 +37,8 @@ class AeadScenario : public Scenario {
 
 const ScenarioRegistrar kRegistrar({
     {.name = "aead-floor",
-     .description = "in-process AES-256-GCM encryption of the payload (crypto ceiling)",
+     .description =
+         "in-process AES-256-GCM encryption of the payload (crypto ceiling)",
      .server = ServerKind::kInProcess,
      .factory = [] { return std::make_unique<AeadScenario>(); }},
 });

@@ -11,15 +11,17 @@
 namespace arca::bench {
 namespace {
 
-using RangeOp = UnaryOp<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>;
+using RangeOp =
+    UnaryOp<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>;
 using PutOp = UnaryOp<etcdserverpb::PutRequest, etcdserverpb::PutResponse>;
 
 std::string Key(std::string_view area, int index) {
   return absl::StrFormat("arca-bench/%s/%06d", area, index);
 }
 
-std::unique_ptr<PutOp> NewPutOp(std::shared_ptr<etcdserverpb::KV::Stub> stub,
-                                std::function<void(etcdserverpb::PutRequest&)> prepare) {
+std::unique_ptr<PutOp> NewPutOp(
+    std::shared_ptr<etcdserverpb::KV::Stub> stub,
+    std::function<void(etcdserverpb::PutRequest&)> prepare) {
   return std::make_unique<PutOp>(
       [stub](grpc::ClientContext* c, const etcdserverpb::PutRequest* req,
              etcdserverpb::PutResponse* resp, DoneCallback done) {
@@ -45,7 +47,8 @@ class EtcdScenario : public Scenario {
     for (;;) {
       grpc::ClientContext ctx;
       ctx.set_wait_for_ready(true);
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
       etcdserverpb::PutRequest req;
       req.set_key("arca-bench/ready");
       req.set_value("1");
@@ -105,7 +108,8 @@ class EtcdScenario : public Scenario {
 
 const ScenarioRegistrar kRegistrar({
     {.name = "etcd-range",
-     .description = "etcd v3 KV.Range of one 1 KiB key (linearizable, etcd's default)",
+     .description =
+         "etcd v3 KV.Range of one 1 KiB key (linearizable, etcd's default)",
      .server = ServerKind::kEtcd,
      .factory = [] { return std::make_unique<EtcdScenario>(false); }},
     {.name = "etcd-put",

@@ -48,8 +48,8 @@ class KvScenario : public Scenario {
 
   std::unique_ptr<AsyncOp> NewAsyncOp(
       int slot, std::shared_ptr<grpc::Channel> channel) override {
-    auto stub = std::shared_ptr<v1::KvService::Stub>(
-        v1::KvService::NewStub(channel));
+    auto stub =
+        std::shared_ptr<v1::KvService::Stub>(v1::KvService::NewStub(channel));
     auto counter = std::make_shared<uint64_t>(0);
     const int keyspace = context_.keyspace;
     if (writes_) {
@@ -60,7 +60,8 @@ class KvScenario : public Scenario {
           },
           [=, value = value_](v1::KvPutRequest& req) {
             req.set_mount(kMount);
-            req.set_path(SecretPath("put", KeyIndex(slot, (*counter)++, keyspace)));
+            req.set_path(
+                SecretPath("put", KeyIndex(slot, (*counter)++, keyspace)));
             if (req.data().empty()) (*req.mutable_data())[kField] = value;
           },
           AuthMetadata(context_.token));
@@ -72,7 +73,8 @@ class KvScenario : public Scenario {
         },
         [=](v1::KvGetRequest& req) {
           req.set_mount(kMount);
-          req.set_path(SecretPath("get", KeyIndex(slot, (*counter)++, keyspace)));
+          req.set_path(
+              SecretPath("get", KeyIndex(slot, (*counter)++, keyspace)));
         },
         AuthMetadata(context_.token),
         [size = value_.size()](const v1::KvGetResponse& resp) {

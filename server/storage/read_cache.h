@@ -69,7 +69,9 @@ class ReadCache {
     size_t bytes ABSL_GUARDED_BY(mu) = 0;
   };
 
-  static size_t Cost(const Entry& e) { return e.key.size() + e.value.size() + 64; }
+  static size_t Cost(const Entry& e) {
+    return e.key.size() + e.value.size() + 64;
+  }
   Shard& ShardOf(std::string_view key);
   static void Erase(Shard& shard, std::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);

@@ -10,7 +10,8 @@
 namespace arca::bench {
 namespace {
 
-TEST(LatencyHistogramTest, PercentilesOfAUniformSpreadAreWithinBucketPrecision) {
+TEST(LatencyHistogramTest,
+     PercentilesOfAUniformSpreadAreWithinBucketPrecision) {
   LatencyHistogram h;
   // 1 µs .. 10 ms in 1 µs steps.
   for (uint64_t us = 1; us <= 10000; ++us) h.Record(us * 1000);
@@ -25,8 +26,8 @@ TEST(LatencyHistogramTest, PercentilesOfAUniformSpreadAreWithinBucketPrecision) 
 
 TEST(LatencyHistogramTest, ATailOfSlowRequestsShowsInP99ButNotInP50) {
   LatencyHistogram h;
-  for (int i = 0; i < 980; ++i) h.Record(100'000);      // 0.1 ms
-  for (int i = 0; i < 20; ++i) h.Record(50'000'000);    // 50 ms
+  for (int i = 0; i < 980; ++i) h.Record(100'000);    // 0.1 ms
+  for (int i = 0; i < 20; ++i) h.Record(50'000'000);  // 50 ms
   EXPECT_LT(h.PercentileMs(0.50), 0.11);
   EXPECT_GT(h.PercentileMs(0.99), 49.0);
   EXPECT_LT(h.PercentileMs(0.99), 52.0);
