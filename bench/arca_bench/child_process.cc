@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,29 +40,45 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
 
   const std::string out = log_prefix + ".out";
   const std::string err = log_prefix + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  // The bench blocks no signals, but a child must never inherit a mask that
-  // would make SIGTERM ineffective.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, c_argv[0], &actions, &attr, c_argv.data(),
-                             c_env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
+  // Everything the child needs is prepared before fork(): in the child of a
+  // multithreaded process only async-signal-safe calls may run until exec.
+  const int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int out_fd =
+      open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int err_fd =
+      open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  auto close_all = [&] {
+    for (int fd : {in_fd, out_fd, err_fd}) {
+      if (fd >= 0) close(fd);
+    }
+  };
+  if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
+    close_all();
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
+        absl::StrCat("cannot open the log files ", log_prefix, ".{out,err}"));
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // The server dies with the bench, even when the bench is killed before
+    // it can stop its servers: no orphaned arcad or etcd after a crash.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    execve(c_argv[0], c_argv.data(), c_env.data());
+    static constexpr char kExecFailed[] = "arca-bench: exec failed\n";
+    [[maybe_unused]] ssize_t n = write(2, kExecFailed, sizeof(kExecFailed) - 1);
+    _exit(127);
+  }
+  close_all();
+  if (pid < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start ", argv[0], ": ", std::strerror(errno)));
   }
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, log_prefix));
 }
@@ -147,6 +163,7 @@ absl::StatusOr<std::unique_ptr<TempDir>> TempDir::New(
 }
 
 TempDir::~TempDir() {
+  if (keep_) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -15,7 +15,10 @@ namespace arca::bench {
 
 // A server process the bench started (arcad, echo_server, etcd). stdout and
 // stderr go to `<log_prefix>.out` / `.err`. The destructor sends SIGTERM,
-// waits up to five seconds, then SIGKILLs and reaps. Not thread-safe.
+// waits up to five seconds, then SIGKILLs and reaps; if the bench dies first,
+// the kernel kills the child (PR_SET_PDEATHSIG). Spawn from the thread that
+// lives longest (main): the signal follows the spawning thread. Not
+// thread-safe.
 class ChildProcess {
  public:
   // Spawns `argv` (argv[0] is the executable path) with the environment of
@@ -44,17 +47,21 @@ class ChildProcess {
 // A loopback TCP port that was free a moment ago.
 int FreePort();
 
-// A fresh directory under `parent`, removed recursively on destruction.
+// A fresh directory under `parent`, removed recursively on destruction
+// unless Keep() was called.
 class TempDir {
  public:
   static absl::StatusOr<std::unique_ptr<TempDir>> New(
       const std::filesystem::path& parent, const std::string& prefix);
   ~TempDir();
   const std::filesystem::path& path() const { return path_; }
+  // Leaves the directory in place on destruction (to keep logs for a look).
+  void Keep() { keep_ = true; }
 
  private:
   explicit TempDir(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
+  bool keep_ = false;
 };
 
 }  // namespace arca::bench

@@ -308,6 +308,17 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     return 1;
   }
   server_options.work_dir = (*work_dir)->path();
+  // On any failure the servers' logs stay for a look.
+  struct KeepLogsOnFailure {
+    TempDir* dir;
+    bool succeeded = false;
+    ~KeepLogsOnFailure() {
+      if (succeeded) return;
+      dir->Keep();
+      std::cerr << "arca-bench: server logs kept in " << dir->path().string()
+                << "\n";
+    }
+  } keep_logs{work_dir->get()};
 
   Report report;
   report.machine = MachineInfo(flags, levels, argc, argv);
@@ -508,6 +519,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     std::cerr << "arca-bench: " << errors << " requests failed\n";
     return 1;
   }
+  keep_logs.succeeded = true;
   return 0;
 }
 

@@ -35,8 +35,10 @@ struct ServerHandle {
   std::string name;     // "arcad", "echo_server", "etcd", "in-process"
   std::string address;  // host:port
   pid_t pid = -1;
-  std::unique_ptr<ChildProcess> process;
+  // Declared before `process`, so it is removed only after the process has
+  // stopped.
   std::unique_ptr<TempDir> data_dir;
+  std::unique_ptr<ChildProcess> process;
   // `channels` distinct connections (local subchannel pools), so load spreads
   // over several HTTP/2 connections like a fleet of clients would.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
