@@ -24,19 +24,25 @@ double Round(double v, int digits) {
 struct RatioTarget {
   std::string scenario;
   int concurrency;
+  size_t payload_bytes;  // 0: any
   double min_ratio;
+  double max_p99_ratio;  // 0: no latency target
   std::string text;
 };
 
 const std::vector<RatioTarget>& RatioTargets() {
   static const auto* targets = new std::vector<RatioTarget>{
-      {"kv-get", 64, 2.0, "kv-get at 64 in flight >= 2.0 x etcd Range ops/s"},
-      {"kv-put", 64, 1.0,
+      {"kv-get", 64, 0, 2.0, 0,
+       "kv-get at 64 in flight >= 2.0 x etcd Range ops/s"},
+      {"kv-put", 64, 0, 1.0, 0,
        "kv-put (synced) at 64 in flight >= 1.0 x etcd Put ops/s"},
-      {"transit-encrypt", 64, 0.70,
-       "transit-encrypt 1 KiB at 64 in flight >= 0.70 x echo-floor ops/s"},
-      {"transit-batch", 64, 0.50, "transit-batch >= 0.50 x aead-floor bytes/s"},
-      {"db-creds", 64, 0.80, "db-creds >= 0.80 x pg-floor"},
+      {"transit-encrypt", 64, 1024, 0.70, 3.0,
+       "transit-encrypt 1 KiB at 64 in flight >= 0.70 x echo-floor ops/s, "
+       "p99 <= 3 x echo-floor p99"},
+      {"transit-batch", 64, 0, 0.50, 0,
+       "transit-batch at 64 in flight >= 0.50 x aead-floor bytes/s"},
+      {"db-creds", 64, 0, 0.80, 0,
+       "db-creds at 64 in flight >= 0.80 x pg-floor"},
   };
   return *targets;
 }
@@ -48,7 +54,7 @@ json Targets(const Report& report) {
     const ResultEntry* found = nullptr;
     for (const auto& r : report.results) {
       if (r.scenario == t.scenario && r.concurrency == t.concurrency &&
-          (t.scenario != "transit-encrypt" || r.payload_bytes == 1024)) {
+          (t.payload_bytes == 0 || r.payload_bytes == t.payload_bytes)) {
         found = &r;
       }
     }
@@ -59,7 +65,16 @@ json Targets(const Report& report) {
           "not run: scenario or its baseline not selected or not built yet";
     } else {
       j["measured"] = Round(*found->ratio, 3);
-      j["met"] = *found->ratio >= t.min_ratio;
+      bool met = *found->ratio >= t.min_ratio;
+      if (t.max_p99_ratio > 0 && found->baseline_p99_ms.has_value() &&
+          *found->baseline_p99_ms > 0) {
+        const double p99_ratio =
+            found->step.latency.PercentileMs(0.99) / *found->baseline_p99_ms;
+        j["p99_ratio"] = Round(p99_ratio, 3);
+        j["max_p99_ratio"] = t.max_p99_ratio;
+        met = met && p99_ratio <= t.max_p99_ratio;
+      }
+      j["met"] = met;
     }
     out.push_back(j);
   }
@@ -151,6 +166,7 @@ void ComputeRatios(std::vector<ResultEntry>& results) {
       }
       r.baseline_ops_per_s = b.ops_per_s();
       r.baseline_bytes_per_s = b.bytes_per_s();
+      r.baseline_p99_ms = b.step.latency.PercentileMs(0.99);
       const double base = r.ratio_of_bytes ? b.bytes_per_s() : b.ops_per_s();
       const double mine = r.ratio_of_bytes ? r.bytes_per_s() : r.ops_per_s();
       if (base > 0) r.ratio = mine / base;
@@ -262,6 +278,10 @@ std::string ToMarkdown(const Report& report) {
     std::string measured = "not run";
     if (t.contains("measured") && !t["measured"].is_null()) {
       measured = absl::StrCat(Fmt(t["measured"].get<double>(), 2), " x");
+      if (t.contains("p99_ratio")) {
+        absl::StrAppend(&measured, ", p99 ",
+                        Fmt(t["p99_ratio"].get<double>(), 2), " x");
+      }
     } else if (t.contains("measured_mib")) {
       measured = absl::StrCat(Fmt(t["measured_mib"].get<double>(), 1), " MiB");
     }

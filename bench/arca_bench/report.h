@@ -32,6 +32,7 @@ struct ResultEntry {
   // Filled by ComputeRatios.
   std::optional<double> baseline_ops_per_s;
   std::optional<double> baseline_bytes_per_s;
+  std::optional<double> baseline_p99_ms;
   std::optional<double> ratio;
 
   // Requests completed while the CPU figures were being taken.
