@@ -191,30 +191,12 @@ absl::StatusOr<MemoryFigures> MeasureMemory(const ServerOptions& options,
     (*op->request().mutable_data())["value"] = value;
     ops.push_back(std::move(op));
   }
+  std::vector<AsyncOp*> pool;
+  for (auto& op : ops) pool.push_back(op.get());
   const absl::Time start = absl::Now();
-  // An op is reused only once its previous request completed: a free list
-  // hands each new index an idle op.
-  std::vector<int> free_ops;
-  absl::Mutex mu;
-  for (int i = 0; i < kInFlight; ++i) free_ops.push_back(i);
-  RETURN_IF_ERROR(
-      RunPipelined(secrets, kInFlight, [&](int i, DoneCallback done) {
-        int slot;
-        {
-          absl::MutexLock lock(&mu);
-          slot = free_ops.back();
-          free_ops.pop_back();
-        }
-        PutOp& op = *ops[slot];
-        op.request().set_path(absl::StrFormat("arca-bench/memory/%07d", i));
-        op.Start([&, slot, done = std::move(done)](const grpc::Status& status) {
-          {
-            absl::MutexLock lock(&mu);
-            free_ops.push_back(slot);
-          }
-          done(status);
-        });
-      }));
+  RETURN_IF_ERROR(RunOverOpPool(secrets, pool, [&](int op, int i) {
+    ops[op]->request().set_path(absl::StrFormat("arca-bench/memory/%07d", i));
+  }));
   m.load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   absl::SleepFor(absl::Seconds(1));
   ASSIGN_OR_RETURN(ProcSample loaded, ReadProcSample(pid));

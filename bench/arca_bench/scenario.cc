@@ -82,6 +82,31 @@ absl::Status RunPipelined(int count, int in_flight,
   return first_error;
 }
 
+absl::Status RunOverOpPool(int count, const std::vector<AsyncOp*>& ops,
+                           const std::function<void(int op, int i)>& prepare) {
+  absl::Mutex mu;
+  std::vector<int> idle;
+  for (int k = static_cast<int>(ops.size()) - 1; k >= 0; --k) idle.push_back(k);
+  return RunPipelined(
+      count, static_cast<int>(ops.size()), [&](int i, DoneCallback done) {
+        int op;
+        {
+          absl::MutexLock lock(&mu);
+          op = idle.back();
+          idle.pop_back();
+        }
+        prepare(op, i);
+        ops[op]->Start(
+            [&, op, done = std::move(done)](const grpc::Status& status) {
+              {
+                absl::MutexLock lock(&mu);
+                idle.push_back(op);
+              }
+              done(status);
+            });
+      });
+}
+
 std::string RandomValue(size_t size, uint64_t seed) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

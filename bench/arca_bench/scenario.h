@@ -174,6 +174,13 @@ class UnaryOp : public AsyncOp {
 absl::Status RunPipelined(int count, int in_flight,
                           std::function<void(int, DoneCallback)> issue);
 
+// Runs `count` requests over a pool of reusable ops, one request in flight
+// per op: `prepare(op, i)` readies `ops[op]` for request i, which is then
+// started. An op is handed out again only after its request completed.
+// Returns the first error, or OK. For preloading data.
+absl::Status RunOverOpPool(int count, const std::vector<AsyncOp*>& ops,
+                           const std::function<void(int op, int i)>& prepare);
+
 // A printable random string of `size` bytes (valid UTF-8, as proto3 strings
 // must be).
 std::string RandomValue(size_t size, uint64_t seed);

@@ -60,12 +60,14 @@ class EtcdScenario : public Scenario {
     }
     if (writes_) return absl::OkStatus();
     std::vector<std::unique_ptr<PutOp>> ops;
-    for (int i = 0; i < 64; ++i) ops.push_back(NewPutOp(stub, nullptr));
-    for (auto& op : ops) op->request().set_value(value_);
-    return RunPipelined(context.keyspace, 64, [&](int i, DoneCallback done) {
-      PutOp& op = *ops[i % ops.size()];
-      op.request().set_key(Key("get", i));
-      op.Start(std::move(done));
+    std::vector<AsyncOp*> pool;
+    for (int i = 0; i < 64; ++i) {
+      ops.push_back(NewPutOp(stub, nullptr));
+      ops.back()->request().set_value(value_);
+      pool.push_back(ops.back().get());
+    }
+    return RunOverOpPool(context.keyspace, pool, [&](int op, int i) {
+      ops[op]->request().set_key(Key("get", i));
     });
   }
 

@@ -38,11 +38,13 @@ class KvScenario : public Scenario {
     // kv-get reads `keyspace` secrets that exist.
     auto stub = v1::KvService::NewStub(context.channel);
     std::vector<std::unique_ptr<KvPutOp>> ops;
-    for (int i = 0; i < 64; ++i) ops.push_back(NewPut(stub.get(), "get"));
-    return RunPipelined(context.keyspace, 64, [&](int i, DoneCallback done) {
-      KvPutOp& op = *ops[i % ops.size()];
-      op.request().set_path(SecretPath("get", i));
-      op.Start(std::move(done));
+    std::vector<AsyncOp*> pool;
+    for (int i = 0; i < 64; ++i) {
+      ops.push_back(NewPut(stub.get()));
+      pool.push_back(ops.back().get());
+    }
+    return RunOverOpPool(context.keyspace, pool, [&](int op, int i) {
+      ops[op]->request().set_path(SecretPath("get", i));
     });
   }
 
@@ -89,8 +91,7 @@ class KvScenario : public Scenario {
 
  private:
   // A put op for preloading; the caller sets the path before each Start.
-  std::unique_ptr<KvPutOp> NewPut(v1::KvService::Stub* stub,
-                                  std::string_view area) {
+  std::unique_ptr<KvPutOp> NewPut(v1::KvService::Stub* stub) {
     auto op = std::make_unique<KvPutOp>(
         [stub](grpc::ClientContext* c, const v1::KvPutRequest* req,
                v1::KvPutResponse* resp, DoneCallback done) {
