@@ -7,7 +7,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev libssl-dev librocksdb-dev libabsl-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  libre2-dev
+  etcd-server gnuplot-nox jq  # arca-bench: etcd baseline; bench/plot
 )
 
 missing=()

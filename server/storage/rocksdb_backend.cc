@@ -79,7 +79,11 @@ absl::StatusOr<std::unique_ptr<RocksDbBackend>> RocksDbBackend::Open(
 
 RocksDbBackend::RocksDbBackend(std::unique_ptr<rocksdb::DB> db,
                                std::string dir, Options options)
-    : db_(std::move(db)), dir_(std::move(dir)), options_(options) {}
+    : db_(std::move(db)), dir_(std::move(dir)), options_(options) {
+  if (options_.read_cache_bytes > 0) {
+    cache_ = std::make_unique<ReadCache>(options_.read_cache_bytes);
+  }
+}
 
 absl::Status RocksDbBackend::CheckFreeSpace(size_t write_bytes,
                                             std::string_view operation) const {
@@ -107,11 +111,18 @@ RocksDbBackend::~RocksDbBackend() {
 absl::StatusOr<std::optional<std::string>> RocksDbBackend::Get(
     std::string_view key) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  ReadCache::Ticket ticket;
+  if (cache_ != nullptr) {
+    if (std::optional<std::string> cached = cache_->Lookup(key, &ticket)) {
+      return cached;
+    }
+  }
   std::string value;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), ToSlice(key), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (absl::Status s = FromRocksDb(status, "get"); !s.ok()) return s;
+  if (cache_ != nullptr) cache_->Insert(key, value, ticket);
   return value;
 }
 
@@ -123,7 +134,7 @@ absl::Status RocksDbBackend::Put(std::string_view key, std::string_view value) {
       !s.ok()) {
     return s;
   }
-  return Write(&batch, "put");
+  return Write(&batch, {key}, "put");
 }
 
 absl::Status RocksDbBackend::Delete(std::string_view key) {
@@ -133,7 +144,7 @@ absl::Status RocksDbBackend::Delete(std::string_view key) {
       !s.ok()) {
     return s;
   }
-  return Write(&batch, "delete");
+  return Write(&batch, {key}, "delete");
 }
 
 absl::StatusOr<std::vector<std::string>> RocksDbBackend::List(
@@ -165,17 +176,21 @@ absl::StatusOr<std::vector<std::string>> RocksDbBackend::List(
 
 absl::Status RocksDbBackend::Batch(const std::vector<Mutation>& mutations) {
   rocksdb::WriteBatch batch;
+  std::vector<std::string_view> keys;
+  keys.reserve(mutations.size());
   for (const Mutation& m : mutations) {
+    keys.push_back(m.key);
     if (absl::Status s = CheckKey(m.key); !s.ok()) return s;
     rocksdb::Status status = m.kind == Mutation::Kind::kPut
                                  ? batch.Put(ToSlice(m.key), ToSlice(m.value))
                                  : batch.Delete(ToSlice(m.key));
     if (absl::Status s = FromRocksDb(status, "batch"); !s.ok()) return s;
   }
-  return Write(&batch, "batch");
+  return Write(&batch, keys, "batch");
 }
 
 absl::Status RocksDbBackend::Write(rocksdb::WriteBatch* batch,
+                                   const std::vector<std::string_view>& keys,
                                    std::string_view operation) {
   if (absl::Status s = CheckFreeSpace(batch->GetDataSize(), operation);
       !s.ok()) {
@@ -190,7 +205,9 @@ absl::Status RocksDbBackend::Write(rocksdb::WriteBatch* batch,
       write_failed_.store(false, std::memory_order_release);
     }
   }
+  if (cache_ != nullptr) cache_->BeginWrite(keys);
   rocksdb::Status status = db_->Write(SyncedWrite(), batch);
+  if (cache_ != nullptr) cache_->EndWrite(keys);
   if (status.IsIOError() || status.IsNoSpace()) {
     write_failed_.store(true, std::memory_order_release);
   }

@@ -87,6 +87,22 @@ TEST_P(BackendConformanceTest, PutOverwritesPreviousValue) {
   EXPECT_THAT(*got, Optional(std::string("second")));
 }
 
+TEST_P(BackendConformanceTest, ReadsAfterEachKindOfWriteSeeThatWrite) {
+  // Each Get may be served from a read cache; each write must reach it.
+  ASSERT_TRUE(b().Put("k", "first").ok());
+  EXPECT_THAT(*b().Get("k"), Optional(std::string("first")));
+  ASSERT_TRUE(b().Put("k", "second").ok());
+  EXPECT_THAT(*b().Get("k"), Optional(std::string("second")));
+  ASSERT_TRUE(b().Batch({Mutation::Put("k", "third")}).ok());
+  EXPECT_THAT(*b().Get("k"), Optional(std::string("third")));
+  ASSERT_TRUE(b().Batch({Mutation::Delete("k")}).ok());
+  EXPECT_EQ(*b().Get("k"), std::nullopt);
+  ASSERT_TRUE(b().Put("k", "fourth").ok());
+  EXPECT_THAT(*b().Get("k"), Optional(std::string("fourth")));
+  ASSERT_TRUE(b().Delete("k").ok());
+  EXPECT_EQ(*b().Get("k"), std::nullopt);
+}
+
 TEST_P(BackendConformanceTest, EmptyValueIsStoredAndDistinctFromMissing) {
   ASSERT_TRUE(b().Put("k", "").ok());
   auto got = b().Get("k");

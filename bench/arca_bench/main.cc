@@ -1,0 +1,563 @@
+// arca-bench: Arca's load generator. Starts arcad (or targets --address) and
+// the baseline servers, runs the registered scenarios at a list of
+// concurrency levels with requests driven asynchronously, and writes a JSON
+// report and a Markdown summary. See docs/performance.md.
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "arca/v1/kv.grpc.pb.h"
+#include "bench/arca_bench/load_driver.h"
+#include "bench/arca_bench/proc_stats.h"
+#include "bench/arca_bench/report.h"
+#include "bench/arca_bench/scenario.h"
+#include "bench/arca_bench/servers.h"
+#include "grpcpp/grpcpp.h"
+#include "kms/status_macros.h"
+
+namespace arca::bench {
+namespace {
+
+struct Flags {
+  bool quick = false;
+  bool list = false;
+  std::string scenarios;
+  std::string concurrency;
+  double duration_s = 0;
+  double warmup_s = -1;
+  int64_t ops = 0;
+  int channels = 4;
+  int keyspace = 1000;
+  int repeat = 1;
+  int memory_secrets = -1;
+  std::string address;
+  std::string arcad_path = ARCA_BENCH_ARCAD_PATH;
+  std::string echo_server_path = ARCA_BENCH_ECHO_SERVER_PATH;
+  std::string etcd_path = "/usr/bin/etcd";
+  std::string work_dir;
+  std::string out = "arca-bench.json";
+  std::string markdown;
+};
+
+// One scenario at one payload size.
+struct Variant {
+  ScenarioSpec spec;
+  size_t payload_bytes;
+  std::unique_ptr<Scenario> scenario;
+  ServerHandle* server = nullptr;
+};
+
+std::string FirstLineWith(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+std::string AfterColon(const std::string& line) {
+  const size_t colon = line.find(':');
+  if (colon == std::string::npos) return line;
+  std::string v = line.substr(colon + 1);
+  v.erase(0, v.find_first_not_of(" \t"));
+  return v;
+}
+
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
+nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
+                           int argc, char** argv) {
+  nlohmann::json m;
+  m["cpu"] = AfterColon(FirstLineWith("/proc/cpuinfo", "model name"));
+  m["cores"] = std::thread::hardware_concurrency();
+  std::istringstream mem(
+      AfterColon(FirstLineWith("/proc/meminfo", "MemTotal")));
+  double kb = 0;
+  mem >> kb;
+  m["memory_gib"] = std::round(kb / 1024 / 1024 * 10) / 10;
+  struct utsname u;
+  if (uname(&u) == 0) m["kernel"] = absl::StrCat(u.sysname, " ", u.release);
+  std::string os = FirstLineWith("/etc/os-release", "PRETTY_NAME=");
+  if (!os.empty()) {
+    os = os.substr(os.find('=') + 1);
+    os.erase(std::remove(os.begin(), os.end(), '"'), os.end());
+  }
+  m["os"] = os;
+  m["grpc_version"] = grpc::Version();
+  m["etcd_version"] = EtcdVersion(flags.etcd_path);
+  m["load_average_1m_at_start"] = LoadAverage();
+  m["started_at"] =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  std::vector<std::string> args(argv, argv + argc);
+  m["command"] = absl::StrJoin(args, " ");
+  m["quick"] = flags.quick;
+  m["duration_s"] = flags.duration_s;
+  m["warmup_s"] = flags.warmup_s;
+  m["ops_per_step"] = flags.ops;
+  m["channels"] = flags.channels;
+  m["repeat"] = flags.repeat;
+  m["keyspace"] = flags.keyspace;
+  m["concurrency_levels"] = levels;
+  m["work_dir"] = flags.work_dir;
+  m["note"] =
+      "load generator and servers share this machine; absolute figures vary "
+      "with other load, ratios from the same run are what counts";
+  return m;
+}
+
+// The sizes each baseline runs at: those of the selected scenarios that
+// compare with it; with none, those of every selected scenario; else 1 KiB.
+std::vector<Variant> PlanVariants(const std::vector<ScenarioSpec>& selected) {
+  std::vector<Variant> variants;
+  std::set<size_t> all_sizes;
+  for (const auto& s : selected) {
+    all_sizes.insert(s.payload_sizes.begin(), s.payload_sizes.end());
+  }
+  if (all_sizes.empty()) all_sizes.insert(1024);
+  for (const auto& s : selected) {
+    if (!s.is_baseline()) {
+      for (size_t size : s.payload_sizes)
+        variants.push_back({s, size, nullptr});
+      continue;
+    }
+    std::set<size_t> sizes;
+    for (const auto& dependent : selected) {
+      if (dependent.baseline == s.name) {
+        sizes.insert(dependent.payload_sizes.begin(),
+                     dependent.payload_sizes.end());
+      }
+    }
+    if (sizes.empty()) sizes = all_sizes;
+    for (size_t size : sizes) variants.push_back({s, size, nullptr});
+  }
+  return variants;
+}
+
+// arcad's RSS idle and with `secrets` KV secrets stored, on a fresh arcad
+// of its own so that the load steps do not blur it.
+absl::StatusOr<MemoryFigures> MeasureMemory(const ServerOptions& options,
+                                            int secrets, size_t value_bytes) {
+  ASSIGN_OR_RETURN(ArcadInstance arcad, StartArcad(options, "arcad-memory"));
+  const pid_t pid = arcad.server->pid;
+  MemoryFigures m;
+  m.measured = true;
+  // Let start-up allocations settle (RocksDB opens, gRPC threads park).
+  absl::SleepFor(absl::Seconds(1));
+  ASSIGN_OR_RETURN(ProcSample idle, ReadProcSample(pid));
+  m.idle_rss_mib = idle.rss_mib;
+  m.secrets = secrets;
+  m.value_bytes = value_bytes;
+  if (secrets <= 0) return m;
+
+  const std::string value = RandomValue(value_bytes, 5);
+  std::vector<std::unique_ptr<v1::KvService::Stub>> stubs;
+  for (auto& channel : arcad.server->channels) {
+    stubs.push_back(v1::KvService::NewStub(channel));
+  }
+  using PutOp = UnaryOp<v1::KvPutRequest, v1::KvPutResponse>;
+  constexpr int kInFlight = 64;
+  std::vector<std::unique_ptr<PutOp>> ops;
+  for (int i = 0; i < kInFlight; ++i) {
+    auto* stub = stubs[i % stubs.size()].get();
+    auto op = std::make_unique<PutOp>(
+        [stub](grpc::ClientContext* c, const v1::KvPutRequest* req,
+               v1::KvPutResponse* resp, DoneCallback done) {
+          stub->async()->Put(c, req, resp, std::move(done));
+        },
+        nullptr,
+        std::vector<std::pair<std::string, std::string>>{
+            {"authorization", "Bearer " + arcad.root_token}});
+    op->request().set_mount("kv");
+    (*op->request().mutable_data())["value"] = value;
+    ops.push_back(std::move(op));
+  }
+  std::vector<AsyncOp*> pool;
+  for (auto& op : ops) pool.push_back(op.get());
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(RunOverOpPool(secrets, pool, [&](int op, int i) {
+    ops[op]->request().set_path(absl::StrFormat("arca-bench/memory/%07d", i));
+  }));
+  m.load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  absl::SleepFor(absl::Seconds(1));
+  ASSIGN_OR_RETURN(ProcSample loaded, ReadProcSample(pid));
+  m.loaded_rss_mib = loaded.rss_mib;
+  m.loaded_peak_rss_mib = loaded.peak_rss_mib;
+  return m;
+}
+
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled) {}
+  void Show(const std::string& text) {
+    if (!enabled_) return;
+    std::fprintf(stderr, "\r%s\033[K", text.c_str());
+    std::fflush(stderr);
+  }
+  void Clear() {
+    if (enabled_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool enabled_;
+};
+
+int Run(const Flags& flags_in, int argc, char** argv) {
+  Flags flags = flags_in;
+  if (flags.duration_s <= 0) flags.duration_s = flags.quick ? 1.0 : 5.0;
+  if (flags.warmup_s < 0) flags.warmup_s = flags.quick ? 0.3 : 1.0;
+  if (flags.memory_secrets < 0) flags.memory_secrets = flags.quick ? 0 : 100000;
+  if (flags.concurrency.empty())
+    flags.concurrency = flags.quick ? "1,16" : "1,4,16,64,256";
+  if (flags.work_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    flags.work_dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  if (flags.markdown.empty()) {
+    flags.markdown = flags.out;
+    if (flags.markdown.size() > 5 &&
+        flags.markdown.compare(flags.markdown.size() - 5, 5, ".json") == 0) {
+      flags.markdown.resize(flags.markdown.size() - 5);
+    }
+    flags.markdown += ".md";
+  }
+
+  const std::vector<ScenarioSpec> registered = RegisteredScenarios();
+  if (flags.list) {
+    for (const auto& s : registered) {
+      std::cout << absl::StrFormat("%-16s %s%s\n", s.name, s.description,
+                                   s.is_baseline() ? " [baseline]" : "");
+    }
+    return 0;
+  }
+
+  std::vector<int> levels;
+  for (absl::string_view part : absl::StrSplit(flags.concurrency, ',')) {
+    int c = 0;
+    if (!absl::SimpleAtoi(part, &c) || c < 1 || c > 10000) {
+      std::cerr << "arca-bench: --concurrency wants a list of integers in "
+                   "1..10000, e.g. 1,16,64\n";
+      return 2;
+    }
+    levels.push_back(c);
+  }
+  std::vector<ScenarioSpec> selected;
+  if (flags.scenarios.empty()) {
+    selected = registered;
+  } else {
+    for (absl::string_view name : absl::StrSplit(flags.scenarios, ',')) {
+      auto it =
+          std::find_if(registered.begin(), registered.end(),
+                       [&](const ScenarioSpec& s) { return s.name == name; });
+      if (it == registered.end()) {
+        std::cerr << "arca-bench: unknown scenario '" << name
+                  << "' (see --list)\n";
+        return 2;
+      }
+      selected.push_back(*it);
+    }
+  }
+
+  const absl::Time run_start = absl::Now();
+  ServerOptions server_options;
+  server_options.arcad_path = flags.arcad_path;
+  server_options.echo_server_path = flags.echo_server_path;
+  server_options.etcd_path = flags.etcd_path;
+  server_options.external_arcad_address = flags.address;
+  server_options.channels = flags.channels;
+  auto work_dir = TempDir::New(flags.work_dir, "arca-bench-");
+  if (!work_dir.ok()) {
+    std::cerr << "arca-bench: " << work_dir.status().message() << "\n";
+    return 1;
+  }
+  server_options.work_dir = (*work_dir)->path();
+  // On any failure the servers' logs stay for a look.
+  struct KeepLogsOnFailure {
+    TempDir* dir;
+    bool succeeded = false;
+    ~KeepLogsOnFailure() {
+      if (succeeded) return;
+      dir->Keep();
+      std::cerr << "arca-bench: server logs kept in " << dir->path().string()
+                << "\n";
+    }
+  } keep_logs{work_dir->get()};
+
+  Report report;
+  report.machine = MachineInfo(flags, levels, argc, argv);
+  ProgressLine progress_line(isatty(STDERR_FILENO) == 1);
+
+  // Memory first, on an arcad of its own.
+  if (!flags.address.empty()) {
+    report.memory.why_not =
+        "arcad given with --address: its process is not ours";
+  } else {
+    progress_line.Show(absl::StrCat("memory: storing ", flags.memory_secrets,
+                                    " secrets in a fresh arcad"));
+    auto memory = MeasureMemory(server_options, flags.memory_secrets, 1024);
+    if (!memory.ok()) {
+      progress_line.Clear();
+      std::cerr << "arca-bench: memory measurement failed: "
+                << memory.status().message() << "\n";
+      return 1;
+    }
+    report.memory = *memory;
+  }
+
+  Servers servers(server_options);
+  std::vector<Variant> variants = PlanVariants(selected);
+  // arcad first, so its token exists before the echo scenario copies it.
+  std::stable_sort(variants.begin(), variants.end(),
+                   [](const Variant& a, const Variant& b) {
+                     return a.spec.server == ServerKind::kArcad &&
+                            b.spec.server != ServerKind::kArcad;
+                   });
+  for (auto& v : variants) {
+    progress_line.Show(absl::StrCat("preparing ", v.spec.name));
+    auto server = servers.Get(v.spec.server);
+    if (!server.ok()) {
+      progress_line.Clear();
+      std::cerr << "arca-bench: cannot start the server of " << v.spec.name
+                << ": " << server.status().message() << "\n";
+      return 1;
+    }
+    v.server = *server;
+    v.scenario = v.spec.factory();
+    ScenarioContext context;
+    context.channel =
+        v.server->channels.empty() ? nullptr : v.server->channels[0];
+    // Baselines send a token of the same length so headers weigh the same.
+    context.token =
+        servers.token().empty() ? std::string(48, 'x') : servers.token();
+    context.payload_bytes = v.payload_bytes;
+    context.keyspace = flags.keyspace;
+    if (absl::Status st = v.scenario->Prepare(context); !st.ok()) {
+      progress_line.Clear();
+      std::cerr << "arca-bench: preparing " << v.spec.name
+                << " failed: " << st.message() << "\n";
+      return 1;
+    }
+  }
+  // Scenario order for the report: as registered (Arca first), then size.
+  std::stable_sort(variants.begin(), variants.end(),
+                   [&](const Variant& a, const Variant& b) {
+                     if (a.spec.name != b.spec.name) {
+                       if (a.spec.is_baseline() != b.spec.is_baseline()) {
+                         return !a.spec.is_baseline();
+                       }
+                       return a.spec.name < b.spec.name;
+                     }
+                     return a.payload_bytes < b.payload_bytes;
+                   });
+
+  // Concurrency is the outer loop and each round runs every scenario once, so
+  // a scenario and its baseline at one level run seconds apart, under the
+  // same background load; --repeat rounds are summed into one entry.
+  std::vector<std::vector<ResultEntry>> by_variant(variants.size());
+  const size_t total_steps = levels.size() * variants.size() * flags.repeat;
+  size_t step_number = 0;
+  for (int level : levels) {
+    for (int round = 0; round < flags.repeat; ++round) {
+      for (size_t vi = 0; vi < variants.size(); ++vi) {
+        Variant& v = variants[vi];
+        ++step_number;
+        StepOptions options;
+        options.concurrency = level;
+        options.warmup = absl::Seconds(flags.warmup_s);
+        options.duration = absl::Seconds(flags.duration_s);
+        options.ops = flags.ops;
+
+        ResultEntry entry;
+        entry.scenario = v.spec.name;
+        entry.payload_bytes = v.payload_bytes;
+        entry.reports_bytes = v.spec.reports_bytes;
+        entry.concurrency = level;
+        entry.server = v.server->name;
+        entry.baseline = v.spec.baseline;
+        entry.ratio_of_bytes = v.spec.ratio_of_bytes;
+
+        // CPU is sampled over the measured window only: the first tick after
+        // the warmup opens it (ticks come every 50 ms), the step's end closes
+        // it.
+        const pid_t pid = v.server->pid;
+        if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
+        std::optional<ProcSample> server_before;
+        std::optional<ProcSample> self_before;
+        std::optional<absl::Time> window_start;
+        auto open_window = [&] {
+          if (pid > 0) {
+            if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
+          }
+          if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
+          window_start = absl::Now();
+        };
+        if (flags.warmup_s <= 0) open_window();
+
+        StepProgress progress;
+        const absl::Time step_start = absl::Now();
+        absl::Time last_shown = absl::InfinitePast();
+        auto tick = [&] {
+          const absl::Time now = absl::Now();
+          const double elapsed = absl::ToDoubleSeconds(now - step_start);
+          if (!window_start.has_value() && elapsed >= flags.warmup_s)
+            open_window();
+          if (now - last_shown < absl::Milliseconds(250)) return;
+          last_shown = now;
+          const double window = std::max(1e-3, elapsed - flags.warmup_s);
+          progress_line.Show(absl::StrFormat(
+              "[%d/%d] %s %s c=%d  %.1fs  %.0f ops/s  errors %d", step_number,
+              total_steps, v.spec.name, absl::StrCat(v.payload_bytes, "B"),
+              level, elapsed,
+              elapsed > flags.warmup_s ? progress.ops.load() / window : 0.0,
+              progress.errors.load()));
+        };
+        entry.step =
+            v.spec.server == ServerKind::kInProcess
+                ? RunInProcessStep(*v.scenario, options, progress, tick)
+                : RunAsyncStep(*v.scenario, v.server->channels, options,
+                               progress, tick);
+
+        if (window_start.has_value()) {
+          const double window_s =
+              absl::ToDoubleSeconds(absl::Now() - *window_start);
+          entry.cpu_window_ops = entry.ops_per_s() * window_s;
+          if (server_before.has_value()) {
+            if (auto after = ReadProcSample(pid); after.ok()) {
+              entry.server_cpu_s =
+                  after->cpu_seconds - server_before->cpu_seconds;
+              entry.server_peak_rss_mib = after->peak_rss_mib;
+            }
+          }
+          if (self_before.has_value()) {
+            if (auto after = ReadProcSample(getpid()); after.ok()) {
+              entry.client_cpu_s =
+                  after->cpu_seconds - self_before->cpu_seconds;
+            }
+          }
+        }
+        progress_line.Clear();
+        std::cerr << absl::StrFormat(
+            "%-12s %6s c=%-4d %9.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  errors "
+            "%d\n",
+            entry.scenario, absl::StrCat(entry.payload_bytes, "B"), level,
+            entry.ops_per_s(), entry.step.latency.PercentileMs(0.5),
+            entry.step.latency.PercentileMs(0.99), entry.step.errors);
+        if (!entry.step.first_error.empty()) {
+          std::cerr << "  first error: " << entry.step.first_error << "\n";
+        }
+        if (round == 0) {
+          by_variant[vi].push_back(std::move(entry));
+        } else {
+          by_variant[vi].back().Add(entry);
+        }
+      }
+    }
+  }
+  for (auto& entries : by_variant) {
+    for (auto& e : entries) {
+      e.ComputeCpuPerOp();
+      report.results.push_back(std::move(e));
+    }
+  }
+  ComputeRatios(report.results);
+  report.machine["load_average_1m_at_end"] = LoadAverage();
+  report.machine["run_seconds"] =
+      std::round(absl::ToDoubleSeconds(absl::Now() - run_start) * 10) / 10;
+
+  std::ofstream json_out(flags.out);
+  json_out << ToJson(report).dump(2) << "\n";
+  const std::string markdown = ToMarkdown(report);
+  std::ofstream md_out(flags.markdown);
+  md_out << markdown;
+  if (!json_out || !md_out) {
+    std::cerr << "arca-bench: cannot write " << flags.out << " or "
+              << flags.markdown << "\n";
+    return 1;
+  }
+  std::cout << markdown;
+
+  int64_t errors = 0;
+  for (const auto& r : report.results) errors += r.step.errors;
+  if (errors > 0) {
+    std::cerr << "arca-bench: " << errors << " requests failed\n";
+    return 1;
+  }
+  keep_logs.succeeded = true;
+  return 0;
+}
+
+}  // namespace
+}  // namespace arca::bench
+
+int main(int argc, char** argv) {
+  arca::bench::Flags flags;
+  CLI::App app{
+      "arca-bench: Arca's load generator, with baselines in the same run"};
+  app.add_flag("--quick", flags.quick,
+               "Short smoke run (1 s steps at concurrency 1,16; no 100k-secret "
+               "memory load): under a minute on 2 cores");
+  app.add_flag("--list", flags.list, "List the scenarios and exit");
+  app.add_option("--scenarios", flags.scenarios,
+                 "Comma-separated scenario names (default: all, see --list)");
+  app.add_option("--concurrency", flags.concurrency,
+                 "Comma-separated requests in flight per step (default "
+                 "1,4,16,64,256; --quick 1,16)");
+  app.add_option("--duration", flags.duration_s,
+                 "Measured seconds per step (default 5; --quick 1)");
+  app.add_option(
+      "--warmup", flags.warmup_s,
+      "Unmeasured seconds before each step (default 1; --quick 0.3)");
+  app.add_option("--ops", flags.ops,
+                 "Measure this many requests per step instead of --duration");
+  app.add_option("--repeat", flags.repeat,
+                 "Rounds of every step, interleaved and summed (evens out "
+                 "bursts of other load on a shared machine)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--channels", flags.channels,
+                 "gRPC channels (connections) per server")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--keyspace", flags.keyspace, "Distinct keys per scenario")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--memory-secrets", flags.memory_secrets,
+                 "Secrets stored in a fresh arcad to measure its RSS "
+                 "(default 100000; --quick 0)");
+  app.add_option("--address", flags.address,
+                 "Target this arcad instead of starting one (token from "
+                 "ARCA_TOKEN or ~/.arca-token)");
+  app.add_option("--arcad", flags.arcad_path, "arcad binary")
+      ->capture_default_str();
+  app.add_option("--echo-server", flags.echo_server_path, "echo_server binary")
+      ->capture_default_str();
+  app.add_option("--etcd", flags.etcd_path, "etcd binary")
+      ->capture_default_str();
+  app.add_option("--work-dir", flags.work_dir,
+                 "Parent of the data dirs of arcad and etcd (default $TMPDIR "
+                 "or /tmp)");
+  app.add_option("--out", flags.out, "JSON report")->capture_default_str();
+  app.add_option("--markdown", flags.markdown,
+                 "Markdown summary (default: --out with .md)");
+  CLI11_PARSE(app, argc, argv);
+  return arca::bench::Run(flags, argc, argv);
+}

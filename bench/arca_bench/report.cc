@@ -1,0 +1,296 @@
+#include "bench/arca_bench/report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace arca::bench {
+namespace {
+
+using nlohmann::json;
+
+json OrNull(const std::optional<double>& v) {
+  return v.has_value() ? json(*v) : json(nullptr);
+}
+
+double Round(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+
+// The performance targets of issue 4 that compare two entries.
+struct RatioTarget {
+  std::string scenario;
+  int concurrency;
+  size_t payload_bytes;  // 0: any
+  double min_ratio;
+  double max_p99_ratio;  // 0: no latency target
+  std::string text;
+};
+
+const std::vector<RatioTarget>& RatioTargets() {
+  static const auto* targets = new std::vector<RatioTarget>{
+      {"kv-get", 64, 0, 2.0, 0,
+       "kv-get at 64 in flight >= 2.0 x etcd Range ops/s"},
+      {"kv-put", 64, 0, 1.0, 0,
+       "kv-put (synced) at 64 in flight >= 1.0 x etcd Put ops/s"},
+      {"transit-encrypt", 64, 1024, 0.70, 3.0,
+       "transit-encrypt 1 KiB at 64 in flight >= 0.70 x echo-floor ops/s, "
+       "p99 <= 3 x echo-floor p99"},
+      {"transit-batch", 64, 0, 0.50, 0,
+       "transit-batch at 64 in flight >= 0.50 x aead-floor bytes/s"},
+      {"db-creds", 64, 0, 0.80, 0,
+       "db-creds at 64 in flight >= 0.80 x pg-floor"},
+  };
+  return *targets;
+}
+
+json Targets(const Report& report) {
+  json out = json::array();
+  for (const auto& t : RatioTargets()) {
+    json j = {{"target", t.text}, {"required_ratio", t.min_ratio}};
+    const ResultEntry* found = nullptr;
+    for (const auto& r : report.results) {
+      if (r.scenario == t.scenario && r.concurrency == t.concurrency &&
+          (t.payload_bytes == 0 || r.payload_bytes == t.payload_bytes)) {
+        found = &r;
+      }
+    }
+    if (found == nullptr || !found->ratio.has_value()) {
+      j["measured"] = nullptr;
+      j["met"] = nullptr;
+      j["note"] =
+          "not run: scenario or its baseline not selected or not built yet";
+    } else {
+      j["measured"] = Round(*found->ratio, 3);
+      bool met = *found->ratio >= t.min_ratio;
+      if (t.max_p99_ratio > 0 && found->baseline_p99_ms.has_value() &&
+          *found->baseline_p99_ms > 0) {
+        const double p99_ratio =
+            found->step.latency.PercentileMs(0.99) / *found->baseline_p99_ms;
+        j["p99_ratio"] = Round(p99_ratio, 3);
+        j["max_p99_ratio"] = t.max_p99_ratio;
+        met = met && p99_ratio <= t.max_p99_ratio;
+      }
+      j["met"] = met;
+    }
+    out.push_back(j);
+  }
+  const MemoryFigures& m = report.memory;
+  json idle = {{"target", "arcad idle RSS <= 40 MiB"}, {"limit_mib", 40}};
+  json loaded = {{"target", "arcad RSS with 100,000 KV secrets <= 150 MiB"},
+                 {"limit_mib", 150}};
+  if (m.measured) {
+    idle["measured_mib"] = Round(m.idle_rss_mib, 1);
+    idle["met"] = m.idle_rss_mib <= 40;
+    if (m.secrets > 0) {
+      loaded["measured_mib"] = Round(m.loaded_rss_mib, 1);
+      loaded["secrets"] = m.secrets;
+      loaded["met"] =
+          m.secrets >= 100000 ? json(m.loaded_rss_mib <= 150) : json(nullptr);
+    } else {
+      loaded["met"] = nullptr;
+      loaded["note"] = "no secrets stored in this run (--memory-secrets 0)";
+    }
+  } else {
+    idle["met"] = nullptr;
+    loaded["met"] = nullptr;
+    idle["note"] = loaded["note"] = m.why_not;
+  }
+  out.push_back(idle);
+  out.push_back(loaded);
+  return out;
+}
+
+std::string Fmt(double v, int digits) {
+  return absl::StrFormat("%.*f", digits, v);
+}
+
+std::string FmtOpt(const std::optional<double>& v, int digits) {
+  return v.has_value() ? Fmt(*v, digits) : "–";
+}
+
+std::string Size(size_t bytes) {
+  if (bytes >= 1024 && bytes % 1024 == 0)
+    return absl::StrCat(bytes / 1024, " KiB");
+  return absl::StrCat(bytes, " B");
+}
+
+}  // namespace
+
+double ResultEntry::ops_per_s() const {
+  return step.seconds > 0 ? static_cast<double>(step.ops) / step.seconds : 0;
+}
+
+double ResultEntry::bytes_per_s() const {
+  return ops_per_s() * static_cast<double>(payload_bytes);
+}
+
+void ResultEntry::Add(const ResultEntry& round) {
+  step.ops += round.step.ops;
+  step.errors += round.step.errors;
+  if (step.first_error.empty()) step.first_error = round.step.first_error;
+  step.seconds += round.step.seconds;
+  step.latency.Merge(round.step.latency);
+  if (server_cpu_s.has_value() && round.server_cpu_s.has_value()) {
+    *server_cpu_s += *round.server_cpu_s;
+  } else {
+    server_cpu_s.reset();
+  }
+  if (round.server_peak_rss_mib.has_value()) {
+    server_peak_rss_mib =
+        std::max(server_peak_rss_mib.value_or(0), *round.server_peak_rss_mib);
+  }
+  peak_rss_is_per_step = peak_rss_is_per_step && round.peak_rss_is_per_step;
+  client_cpu_s += round.client_cpu_s;
+  cpu_window_ops += round.cpu_window_ops;
+}
+
+void ResultEntry::ComputeCpuPerOp() {
+  if (cpu_window_ops <= 0) return;
+  if (server_cpu_s.has_value()) {
+    server_cpu_us_per_op = *server_cpu_s / cpu_window_ops * 1e6;
+  }
+  client_cpu_us_per_op = client_cpu_s / cpu_window_ops * 1e6;
+}
+
+void ComputeRatios(std::vector<ResultEntry>& results) {
+  for (auto& r : results) {
+    if (r.baseline.empty()) continue;
+    for (const auto& b : results) {
+      if (b.scenario != r.baseline || b.payload_bytes != r.payload_bytes ||
+          b.concurrency != r.concurrency) {
+        continue;
+      }
+      r.baseline_ops_per_s = b.ops_per_s();
+      r.baseline_bytes_per_s = b.bytes_per_s();
+      r.baseline_p99_ms = b.step.latency.PercentileMs(0.99);
+      const double base = r.ratio_of_bytes ? b.bytes_per_s() : b.ops_per_s();
+      const double mine = r.ratio_of_bytes ? r.bytes_per_s() : r.ops_per_s();
+      if (base > 0) r.ratio = mine / base;
+    }
+  }
+}
+
+json ToJson(const Report& report) {
+  json results = json::array();
+  for (const auto& r : report.results) {
+    json j;
+    j["scenario"] = r.scenario;
+    j["payload_bytes"] = r.payload_bytes;
+    j["concurrency"] = r.concurrency;
+    j["ops"] = r.step.ops;
+    j["duration_s"] = Round(r.step.seconds, 3);
+    j["ops_per_s"] = Round(r.ops_per_s(), 1);
+    j["bytes_per_s"] =
+        r.reports_bytes ? json(Round(r.bytes_per_s(), 0)) : json(nullptr);
+    j["p50_ms"] = Round(r.step.latency.PercentileMs(0.50), 4);
+    j["p95_ms"] = Round(r.step.latency.PercentileMs(0.95), 4);
+    j["p99_ms"] = Round(r.step.latency.PercentileMs(0.99), 4);
+    j["p999_ms"] = Round(r.step.latency.PercentileMs(0.999), 4);
+    j["mean_ms"] = Round(r.step.latency.MeanMs(), 4);
+    j["errors"] = r.step.errors;
+    if (!r.step.first_error.empty()) j["first_error"] = r.step.first_error;
+    j["server"] = r.server;
+    j["server_cpu_s"] = OrNull(r.server_cpu_s);
+    j["server_cpu_us_per_op"] = r.server_cpu_us_per_op.has_value()
+                                    ? json(Round(*r.server_cpu_us_per_op, 1))
+                                    : json(nullptr);
+    j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib);
+    j["server_peak_rss_scope"] =
+        r.peak_rss_is_per_step ? "step" : "since start";
+    j["client_cpu_s"] = Round(r.client_cpu_s, 3);
+    j["client_cpu_us_per_op"] = r.client_cpu_us_per_op.has_value()
+                                    ? json(Round(*r.client_cpu_us_per_op, 1))
+                                    : json(nullptr);
+    j["baseline"] = r.baseline.empty() ? json(nullptr) : json(r.baseline);
+    j["baseline_ops_per_s"] = r.baseline_ops_per_s.has_value()
+                                  ? json(Round(*r.baseline_ops_per_s, 1))
+                                  : json(nullptr);
+    j["ratio_of"] = r.baseline.empty()
+                        ? json(nullptr)
+                        : json(r.ratio_of_bytes ? "bytes_per_s" : "ops_per_s");
+    j["ratio"] = r.ratio.has_value() ? json(Round(*r.ratio, 3)) : json(nullptr);
+    results.push_back(j);
+  }
+  json memory;
+  const MemoryFigures& m = report.memory;
+  if (m.measured) {
+    memory = {
+        {"idle_rss_mib", Round(m.idle_rss_mib, 1)},
+        {"secrets", m.secrets},
+        {"value_bytes", m.value_bytes},
+        {"loaded_rss_mib",
+         m.secrets > 0 ? json(Round(m.loaded_rss_mib, 1)) : json(nullptr)},
+        {"loaded_peak_rss_mib",
+         m.secrets > 0 ? json(Round(m.loaded_peak_rss_mib, 1)) : json(nullptr)},
+        {"load_seconds", Round(m.load_seconds, 1)}};
+  } else {
+    memory = {{"measured", false}, {"why", m.why_not}};
+  }
+  return {{"machine", report.machine},
+          {"results", results},
+          {"memory", memory},
+          {"targets", Targets(report)}};
+}
+
+std::string ToMarkdown(const Report& report) {
+  std::string md;
+  absl::StrAppend(
+      &md,
+      "| scenario | payload | in flight | ops/s | MiB/s | p50 ms | p95 ms | "
+      "p99 ms | p99.9 ms | errors | server CPU µs/op | server peak RSS MiB | "
+      "baseline | ratio |\n",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+      "\n");
+  for (const auto& r : report.results) {
+    absl::StrAppend(
+        &md, "| ", r.scenario, " | ", Size(r.payload_bytes), " | ",
+        r.concurrency, " | ", Fmt(r.ops_per_s(), 0), " | ",
+        r.reports_bytes ? Fmt(r.bytes_per_s() / (1024.0 * 1024.0), 1) : "–",
+        " | ", Fmt(r.step.latency.PercentileMs(0.50), 3), " | ",
+        Fmt(r.step.latency.PercentileMs(0.95), 3), " | ",
+        Fmt(r.step.latency.PercentileMs(0.99), 3), " | ",
+        Fmt(r.step.latency.PercentileMs(0.999), 3), " | ", r.step.errors, " | ",
+        FmtOpt(r.server_cpu_us_per_op, 1), " | ",
+        FmtOpt(r.server_peak_rss_mib, 1), " | ",
+        r.baseline.empty() ? "–" : r.baseline, " | ", FmtOpt(r.ratio, 2),
+        " |\n");
+  }
+  const MemoryFigures& m = report.memory;
+  absl::StrAppend(&md, "\n");
+  if (m.measured) {
+    absl::StrAppend(&md, "arcad idle RSS: ", Fmt(m.idle_rss_mib, 1), " MiB");
+    if (m.secrets > 0) {
+      absl::StrAppend(&md, "; with ", m.secrets, " secrets of ",
+                      Size(m.value_bytes), ": ", Fmt(m.loaded_rss_mib, 1),
+                      " MiB (peak ", Fmt(m.loaded_peak_rss_mib, 1),
+                      " MiB, stored in ", Fmt(m.load_seconds, 1), " s)");
+    }
+    absl::StrAppend(&md, ".\n");
+  } else {
+    absl::StrAppend(&md, "arcad memory not measured: ", m.why_not, ".\n");
+  }
+  absl::StrAppend(&md, "\n| target | measured | met |\n|---|---:|---|\n");
+  for (const auto& t : Targets(report)) {
+    std::string measured = "not run";
+    if (t.contains("measured") && !t["measured"].is_null()) {
+      measured = absl::StrCat(Fmt(t["measured"].get<double>(), 2), " x");
+      if (t.contains("p99_ratio")) {
+        absl::StrAppend(&measured, ", p99 ",
+                        Fmt(t["p99_ratio"].get<double>(), 2), " x");
+      }
+    } else if (t.contains("measured_mib")) {
+      measured = absl::StrCat(Fmt(t["measured_mib"].get<double>(), 1), " MiB");
+    }
+    std::string met =
+        t["met"].is_null() ? "–" : (t["met"].get<bool>() ? "yes" : "NO");
+    absl::StrAppend(&md, "| ", t["target"].get<std::string>(), " | ", measured,
+                    " | ", met, " |\n");
+  }
+  return md;
+}
+
+}  // namespace arca::bench

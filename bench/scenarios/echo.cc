@@ -1,0 +1,51 @@
+// echo-floor: the gRPC round trip alone, against bench/echo_server, at the
+// payload sizes of the Arca scenarios. Arca cannot be faster than this.
+
+#include "bench/arca_bench/scenario.h"
+#include "bench/echo_server/echo.grpc.pb.h"
+
+namespace arca::bench {
+namespace {
+
+using EchoOp = UnaryOp<v1::EchoMessage, v1::EchoMessage>;
+
+// Sends `payload_bytes` and gets them back, with the same authorization
+// metadata as an arcad request so the headers weigh the same.
+class EchoScenario : public Scenario {
+ public:
+  absl::Status Prepare(const ScenarioContext& context) override {
+    context_ = context;
+    payload_ = RandomValue(context.payload_bytes, 2);
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<AsyncOp> NewAsyncOp(
+      int slot, std::shared_ptr<grpc::Channel> channel) override {
+    auto stub = std::shared_ptr<v1::EchoService::Stub>(
+        v1::EchoService::NewStub(channel));
+    auto op = std::make_unique<EchoOp>(
+        [stub](grpc::ClientContext* c, const v1::EchoMessage* req,
+               v1::EchoMessage* resp, DoneCallback done) {
+          stub->async()->Echo(c, req, resp, std::move(done));
+        },
+        nullptr,
+        std::vector<std::pair<std::string, std::string>>{
+            {"authorization", "Bearer " + context_.token}});
+    op->request().set_payload(payload_);
+    return op;
+  }
+
+ private:
+  ScenarioContext context_;
+  std::string payload_;
+};
+
+const ScenarioRegistrar kRegistrar({
+    {.name = "echo-floor",
+     .description = "gRPC echo of the payload by bench/echo_server (RPC floor)",
+     .server = ServerKind::kEcho,
+     .factory = [] { return std::make_unique<EchoScenario>(); }},
+});
+
+}  // namespace
+}  // namespace arca::bench
