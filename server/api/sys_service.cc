@@ -165,17 +165,18 @@ grpc::ServerUnaryReactor* SysService::RekeyCancel(
 
 grpc::ServerUnaryReactor* SysService::TuneMount(
     grpc::CallbackServerContext* ctx, const v1::TuneMountRequest* req,
-    v1::TuneMountResponse*) {
-  return Unary(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(core_->Authorize(
-        BearerToken(ctx), absl::StrCat("sys/mounts/", req->path(), "/tune"),
-        core::Capability::kSudo));
-    if (!req->has_transit_create_on_encrypt()) {
-      return absl::InvalidArgumentError("no mount option to change");
-    }
-    return core_->TuneTransitMount(req->path(),
-                                   req->transit_create_on_encrypt());
-  });
+    v1::TuneMountResponse* resp) {
+  return Handle(core_, ctx, "sys.tune_mount",
+                absl::StrCat("sys/mounts/", req->path(), "/tune"),
+                core::Capability::kSudo, *req, resp,
+                [&](core::Caller&) -> absl::Status {
+                  if (!req->has_transit_create_on_encrypt()) {
+                    return absl::InvalidArgumentError(
+                        "no mount option to change");
+                  }
+                  return core_->TuneTransitMount(
+                      req->path(), req->transit_create_on_encrypt());
+                });
 }
 
 }  // namespace arca::api
