@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/harness.h"
+#include "tests/integration/test_certs.h"
 
 namespace arca::testing {
 namespace {
@@ -42,7 +43,12 @@ struct Token {
 
 class AuthTest : public ::testing::Test {
  protected:
-  AuthTest() : arcad_(dir_.path() / "data", dir_.path()) {}
+  // Every test talks to arcad over TLS, as a deployment would.
+  AuthTest()
+      : arcad_(dir_.path() / "data", dir_.path()),
+        pki_(MakeTestPki(dir_.path() / "pki")) {
+    arcad_.UseTls({pki_.server_cert, pki_.server_key, {}});
+  }
 
   void SetUp() override {
     ASSERT_TRUE(arcad_.Start());
@@ -57,7 +63,9 @@ class AuthTest : public ::testing::Test {
 
   CliResult Cli(std::vector<std::string> args, const std::string& in = "",
                 const std::string& token = "") {
-    std::map<std::string, std::string> env = {{"ARCA_ADDR", arcad_.address()}};
+    std::map<std::string, std::string> env = {
+        {"ARCA_ADDR", arcad_.address()},
+        {"ARCA_CACERT", pki_.ca_cert.string()}};
     const std::string& t = token.empty() ? root_ : token;
     if (!t.empty()) env["ARCA_TOKEN"] = t;
     return RunCli(args, in, env);
@@ -82,12 +90,14 @@ class AuthTest : public ::testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> Channel() {
-    return grpc::CreateChannel(arcad_.address(),
-                               grpc::InsecureChannelCredentials());
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(pki_.ca_cert);
+    return grpc::CreateChannel(arcad_.address(), grpc::SslCredentials(ssl));
   }
 
   TempDir dir_;
   Arcad arcad_;
+  TestPki pki_;
   std::string share_;
   std::string root_;
 };

@@ -1,9 +1,7 @@
 // Tokenization end to end: a real arcad with RocksDB on disk, driven through
 // the client library (bulk traffic, batch RPCs) and the real `arca` CLI.
-// Not here yet: "decode without the decode capability is PERMISSION_DENIED"
-// needs tokens with policies, which arrive with the request pipeline; the
-// resource paths it relies on are checked against the ACL in
-// tests/unit/api/tokenize_paths_test.cc.
+// Decode has its own resource path (tokenize/decode/<role>), so a token may
+// encode without being able to decode.
 
 #include <signal.h>
 
@@ -94,9 +92,11 @@ class TokenizeTest : public ::testing::Test {
     client_ = std::move(*client);
   }
 
-  CliResult Cli(std::vector<std::string> args, const std::string& in = "") {
+  CliResult Cli(std::vector<std::string> args, const std::string& in = "",
+                const std::string& token = "") {
     std::map<std::string, std::string> env = {{"ARCA_ADDR", arcad_.address()}};
-    if (!root_token_.empty()) env["ARCA_TOKEN"] = root_token_;
+    const std::string& t = token.empty() ? root_token_ : token;
+    if (!t.empty()) env["ARCA_TOKEN"] = t;
     return RunCli(args, in, env);
   }
 
@@ -220,6 +220,37 @@ TEST_F(TokenizeTest, CliStreamsSsnsKeepingDashesAndReportsItemErrorsInPlace) {
                       lines[0] + "\n" + lines[2] + "\n");
   EXPECT_EQ(dec.exit_code, 0) << dec.err;
   EXPECT_EQ(dec.out, "123-45-6789\n078-05-1120\n");
+}
+
+TEST_F(TokenizeTest, DecodeWithoutTheDecodeCapabilityIsPermissionDenied) {
+  CreateWithRole("vault", {"--type", "tokenization", "--template", "pan"});
+  ASSERT_EQ(Cli({"policy", "write", "encoder", "-"},
+                R"({"path": {"tokenize/encode/vault": {"capabilities": ["update"]}}})")
+                .exit_code,
+            0);
+  CliResult t = Cli({"token", "create", "--policy", "encoder", "--format",
+                     "json"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const std::string encoder = nlohmann::json::parse(t.out)["token"];
+  const std::string pan = GeneratePans(1, 11)[0];
+
+  CliResult enc = Cli({"tokenize", "encode", "vault", "--transformation",
+                       "vault"},
+                      pan + "\n", encoder);
+  ASSERT_EQ(enc.exit_code, 0) << enc.err;
+  const std::string token = SplitLines(enc.out).at(0);
+
+  CliResult dec = Cli({"tokenize", "decode", "vault", "--transformation",
+                       "vault"},
+                      token + "\n", encoder);
+  EXPECT_NE(dec.exit_code, 0);
+  EXPECT_THAT(dec.out + dec.err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(dec.out + dec.err, Not(HasSubstr(pan)));
+  // The root token still decodes it: the refusal was the policy's.
+  CliResult root = Cli({"tokenize", "decode", "vault", "--transformation",
+                        "vault"},
+                       token + "\n");
+  EXPECT_EQ(root.out, pan + "\n");
 }
 
 TEST_F(TokenizeTest, ConvergentVaultedTransformationGivesEqualTokens) {

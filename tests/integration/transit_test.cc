@@ -70,9 +70,11 @@ class TransitTest : public ::testing::Test {
     Unseal();
   }
 
-  CliResult Cli(std::vector<std::string> args, const std::string& in = "") {
+  CliResult Cli(std::vector<std::string> args, const std::string& in = "",
+                const std::string& token = "") {
     std::map<std::string, std::string> env = {{"ARCA_ADDR", arcad_.address()}};
-    if (!root_token_.empty()) env["ARCA_TOKEN"] = root_token_;
+    const std::string& t = token.empty() ? root_token_ : token;
+    if (!t.empty()) env["ARCA_TOKEN"] = t;
     return RunCli(args, in, env);
   }
 
@@ -421,6 +423,39 @@ TEST_F(TransitTest, MissingKeyIsNotFoundUnlessCreatedOnEncrypt) {
 
 // --- key management
 // -------------------------------------------------------------
+
+TEST_F(TransitTest, EncryptCreatesAMissingKeyOnlyWithCreateOnItsKeyPath) {
+  ASSERT_EQ(Cli({"policy", "write", "enc-only", "-"},
+                R"({"path": {"transit/encrypt/*": {"capabilities": ["update"]}}})")
+                .exit_code,
+            0);
+  ASSERT_EQ(Cli({"policy", "write", "enc-create", "-"},
+                R"({"path": {"transit/encrypt/*": {"capabilities": ["update"]},
+                             "transit/keys/*": {"capabilities": ["create"]}}})")
+                .exit_code,
+            0);
+  auto token_for = [&](const std::string& policy) {
+    CliResult t = Cli({"token", "create", "--policy", policy, "--format",
+                       "json"});
+    EXPECT_EQ(t.exit_code, 0) << t.err;
+    return nlohmann::json::parse(t.out)["token"].get<std::string>();
+  };
+  const std::string enc_only = token_for("enc-only");
+  const std::string enc_create = token_for("enc-create");
+
+  CliResult refused = Cli({"transit", "encrypt", "fresh"}, "x", enc_only);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, StartsWith("NOT_FOUND: "));
+  EXPECT_EQ(Cli({"transit", "show", "fresh"}).exit_code, 2);  // not created
+
+  CliResult created = Cli({"transit", "encrypt", "fresh"}, "x", enc_create);
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.out, StartsWith("arca:v1:"));
+  EXPECT_EQ(Cli({"transit", "show", "fresh"}).exit_code, 0);
+  // Without update on transit/decrypt/<key> the same token cannot decrypt.
+  CliResult dec = Cli({"transit", "decrypt", "fresh"}, created.out, enc_create);
+  EXPECT_THAT(dec.err, StartsWith("PERMISSION_DENIED: "));
+}
 
 TEST_F(TransitTest, KeyListTrimDeleteAndExportFollowKeyConfig) {
   CreateKey("a", {"--type", "xchacha20-poly1305"});
