@@ -117,6 +117,7 @@ const std::vector<std::pair<int, const char*>> kCaExtensions = {
 }  // namespace
 
 TestPki MakeTestPki(const fs::path& dir) {
+  fs::create_directories(dir);
   TestPki pki;
   pki.ca_cert = dir / "ca.pem";
   pki.server_cert = dir / "server.pem";

@@ -23,7 +23,7 @@ struct TestPki {
 
 // Writes a fresh PKI into `dir`. Aborts the test binary on an OpenSSL
 // failure (a broken test environment, not a test result).
-TestPki MakeTestPki(const std::filesystem::path& dir);
+TestPki MakeTestPki(const std::filesystem::path& dir);  // creates `dir`
 
 }  // namespace arca::testing
 
