@@ -59,9 +59,12 @@ absl::Status SetSmallThreadStacks() {
   return absl::OkStatus();
 }
 
-// Keeps every page (keys included) out of swap.
+// Keeps every page (keys included) out of swap. MCL_ONFAULT locks a page
+// when it is first touched rather than faulting in every mapped page now:
+// otherwise all of gRPC's, RocksDB's and OpenSSL's code becomes resident
+// and idle RSS grows by ~20 MiB for pages that hold no secret.
 absl::Status LockMemory() {
-  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+  if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
     const int err = errno;
     return absl::FailedPreconditionError(
         std::string("mlockall failed (") + strerror(err) +

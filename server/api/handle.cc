@@ -5,6 +5,7 @@
 #include "arca/v1/options.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
+#include "server/api/blocking_pool.h"
 #include "server/api/status.h"
 
 namespace arca::api {
@@ -20,25 +21,35 @@ std::string ScalarText(const Message& m, const FieldDescriptor* f, int index) {
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
-      return absl::StrCat(rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedInt32(m, f, index)
+                              : r->GetInt32(m, f));
     case FieldDescriptor::CPPTYPE_INT64:
-      return absl::StrCat(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedInt64(m, f, index)
+                              : r->GetInt64(m, f));
     case FieldDescriptor::CPPTYPE_UINT32:
-      return absl::StrCat(rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedUInt32(m, f, index)
+                              : r->GetUInt32(m, f));
     case FieldDescriptor::CPPTYPE_UINT64:
-      return absl::StrCat(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedUInt64(m, f, index)
+                              : r->GetUInt64(m, f));
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      return absl::StrCat(rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedDouble(m, f, index)
+                              : r->GetDouble(m, f));
     case FieldDescriptor::CPPTYPE_FLOAT:
-      return absl::StrCat(rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
+      return absl::StrCat(rep ? r->GetRepeatedFloat(m, f, index)
+                              : r->GetFloat(m, f));
     case FieldDescriptor::CPPTYPE_BOOL:
-      return (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false";
+      return (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f))
+                 ? "true"
+                 : "false";
     case FieldDescriptor::CPPTYPE_ENUM:
       return std::string(
           (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name());
     case FieldDescriptor::CPPTYPE_STRING: {
-      std::string v = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
-      if (f->type() == FieldDescriptor::TYPE_BYTES) return absl::Base64Escape(v);
+      std::string v =
+          rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
+      if (f->type() == FieldDescriptor::TYPE_BYTES)
+        return absl::Base64Escape(v);
       return v;
     }
     case FieldDescriptor::CPPTYPE_MESSAGE:
@@ -49,8 +60,9 @@ std::string ScalarText(const Message& m, const FieldDescriptor* f, int index) {
 
 void Add(core::AuditPayload* out, std::string name, std::string value,
          bool sensitive) {
-  (*out)[std::move(name)] = sensitive ? audit::Field::Sensitive(std::move(value))
-                                      : audit::Field::Clear(std::move(value));
+  (*out)[std::move(name)] = sensitive
+                                ? audit::Field::Sensitive(std::move(value))
+                                : audit::Field::Clear(std::move(value));
 }
 
 void Flatten(const Message& m, const std::string& prefix, bool inherited,
@@ -106,8 +118,7 @@ void AuditFields(const Message& message, core::AuditPayload* out,
 
 core::Request MakeRequest(grpc::CallbackServerContext* ctx,
                           std::string_view operation, std::string resource_path,
-                          core::Capability capability,
-                          const Message& request) {
+                          core::Capability capability, const Message& request) {
   core::Request r;
   r.operation = std::string(operation);
   r.path = std::move(resource_path);
@@ -126,10 +137,31 @@ grpc::ServerUnaryReactor* Handle(
   absl::Status status = core->Handle(
       MakeRequest(ctx, operation, std::move(resource_path), capability,
                   request),
-      fn, [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
+      fn,
+      [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
   if (!status.ok()) response->Clear();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HandleBlocking(
+    core::Core* core, grpc::CallbackServerContext* ctx,
+    std::string_view operation, std::string resource_path,
+    core::Capability capability, const Message& request, Message* response,
+    std::function<absl::Status(core::Caller&)> fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Everything taken from `ctx` and `request` is copied now.
+  core::Request r = MakeRequest(ctx, operation, std::move(resource_path),
+                                capability, request);
+  BlockingPool::Default().Run([core, reactor, response, r = std::move(r),
+                               fn = std::move(fn)]() mutable {
+    absl::Status status = core->Handle(
+        std::move(r), fn,
+        [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
+    if (!status.ok()) response->Clear();
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
 }
 

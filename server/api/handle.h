@@ -1,6 +1,7 @@
 #ifndef ARCA_SERVER_API_HANDLE_H_
 #define ARCA_SERVER_API_HANDLE_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,18 @@ grpc::ServerUnaryReactor* Handle(
     core::Capability capability, const google::protobuf::Message& request,
     google::protobuf::Message* response,
     absl::FunctionRef<absl::Status(core::Caller&)> fn);
+
+// Like Handle, but the pipeline and `fn` run on BlockingPool::Default(),
+// so a handler that waits on a synced write does not hold one of gRPC's few
+// callback threads. `fn` runs after this returns: it must capture what it
+// uses by value (the request and response protos stay valid until the call
+// finishes), never the handler's locals or parameters by reference.
+grpc::ServerUnaryReactor* HandleBlocking(
+    core::Core* core, grpc::CallbackServerContext* ctx,
+    std::string_view operation, std::string resource_path,
+    core::Capability capability, const google::protobuf::Message& request,
+    google::protobuf::Message* response,
+    std::function<absl::Status(core::Caller&)> fn);
 
 // Serves a login RPC (part B: AppRole, Kubernetes): like Handle, audited and
 // failing closed, but no token is resolved and no ACL checked; `fn`

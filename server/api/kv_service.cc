@@ -42,17 +42,16 @@ std::vector<uint64_t> Versions(
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
                                          const v1::KvGetRequest* req,
                                          v1::KvGetResponse* resp) {
-  return Handle(core_, ctx, "kv.get",
-                Resource(req->mount(), "data", req->path()),
-                Capability::kRead, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    ASSIGN_OR_RETURN(engines::kv::Secret s,
-                     engine->Get(req->path(), req->version()));
-    for (auto& [k, v] : s.data) (*resp->mutable_data())[k] = std::move(v);
-    ToProto(s.metadata, resp->mutable_metadata());
-    return absl::OkStatus();
-  });
+  return Handle(
+      core_, ctx, "kv.get", Resource(req->mount(), "data", req->path()),
+      Capability::kRead, *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        ASSIGN_OR_RETURN(engines::kv::Secret s,
+                         engine->Get(req->path(), req->version()));
+        for (auto& [k, v] : s.data) (*resp->mutable_data())[k] = std::move(v);
+        ToProto(s.metadata, resp->mutable_metadata());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
@@ -64,32 +63,33 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
   if (auto engine = core_->KvEngine(MountOf(req->mount())); engine.ok()) {
     if ((*engine)->GetMetadata(req->path()).ok()) cap = Capability::kUpdate;
   }
-  return Handle(core_, ctx, "kv.put",
-                Resource(req->mount(), "data", req->path()), cap, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    engines::kv::Data data(req->data().begin(), req->data().end());
-    std::optional<uint64_t> cas;
-    if (req->has_cas()) cas = req->cas();
-    ASSIGN_OR_RETURN(engines::kv::VersionMetadata v,
-                     engine->Put(req->path(), data, cas));
-    ToProto(v, resp->mutable_metadata());
-    return absl::OkStatus();
-  });
+  // A synced write: off the callback threads, so concurrent puts share
+  // RocksDB's group commit. The lambda runs after Put returns.
+  return HandleBlocking(
+      core_, ctx, "kv.put", Resource(req->mount(), "data", req->path()), cap,
+      *req, resp, [this, req, resp](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        engines::kv::Data data(req->data().begin(), req->data().end());
+        std::optional<uint64_t> cas;
+        if (req->has_cas()) cas = req->cas();
+        ASSIGN_OR_RETURN(engines::kv::VersionMetadata v,
+                         engine->Put(req->path(), data, cas));
+        ToProto(v, resp->mutable_metadata());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* ctx,
                                           const v1::KvListRequest* req,
                                           v1::KvListResponse* resp) {
-  return Handle(core_, ctx, "kv.list",
-                Resource(req->mount(), "metadata", req->path()),
-                Capability::kList, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    ASSIGN_OR_RETURN(auto keys, engine->List(req->path()));
-    for (auto& k : keys) resp->add_keys(std::move(k));
-    return absl::OkStatus();
-  });
+  return Handle(
+      core_, ctx, "kv.list", Resource(req->mount(), "metadata", req->path()),
+      Capability::kList, *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        ASSIGN_OR_RETURN(auto keys, engine->List(req->path()));
+        for (auto& k : keys) resp->add_keys(std::move(k));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx,
@@ -100,88 +100,89 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx,
                 Resource(req->mount(), latest ? "data" : "delete", req->path()),
                 latest ? Capability::kDelete : Capability::kUpdate, *req, resp,
                 [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    return engine->Delete(req->path(), Versions(req->versions()));
-  });
+                  ASSIGN_OR_RETURN(auto engine,
+                                   core_->KvEngine(MountOf(req->mount())));
+                  return engine->Delete(req->path(), Versions(req->versions()));
+                });
 }
 
 grpc::ServerUnaryReactor* KvService::Undelete(grpc::CallbackServerContext* ctx,
                                               const v1::KvUndeleteRequest* req,
                                               v1::KvUndeleteResponse* resp) {
-  return Handle(core_, ctx, "kv.undelete",
-                Resource(req->mount(), "undelete", req->path()),
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    return engine->Undelete(req->path(), Versions(req->versions()));
-  });
+  return Handle(
+      core_, ctx, "kv.undelete",
+      Resource(req->mount(), "undelete", req->path()), Capability::kUpdate,
+      *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        return engine->Undelete(req->path(), Versions(req->versions()));
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Destroy(grpc::CallbackServerContext* ctx,
                                              const v1::KvDestroyRequest* req,
                                              v1::KvDestroyResponse* resp) {
-  return Handle(core_, ctx, "kv.destroy",
-                Resource(req->mount(), "destroy", req->path()),
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    return engine->Destroy(req->path(), Versions(req->versions()));
-  });
+  return Handle(
+      core_, ctx, "kv.destroy", Resource(req->mount(), "destroy", req->path()),
+      Capability::kUpdate, *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        return engine->Destroy(req->path(), Versions(req->versions()));
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::GetMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvGetMetadataRequest* req,
     v1::KvMetadata* resp) {
-  return Handle(core_, ctx, "kv.get_metadata",
-                Resource(req->mount(), "metadata", req->path()),
-                Capability::kRead, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    ASSIGN_OR_RETURN(engines::kv::Metadata m, engine->GetMetadata(req->path()));
-    resp->set_path(m.path);
-    resp->set_current_version(m.current_version);
-    resp->set_oldest_version(m.oldest_version);
-    resp->set_max_versions(m.max_versions);
-    resp->set_cas_required(m.cas_required);
-    resp->set_created_time_unix_ms(m.created_time_unix_ms);
-    resp->set_updated_time_unix_ms(m.updated_time_unix_ms);
-    for (const auto& v : m.versions) ToProto(v, resp->add_versions());
-    for (auto& [k, v] : m.custom_metadata) {
-      (*resp->mutable_custom_metadata())[k] = v;
-    }
-    return absl::OkStatus();
-  });
+  return Handle(
+      core_, ctx, "kv.get_metadata",
+      Resource(req->mount(), "metadata", req->path()), Capability::kRead, *req,
+      resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        ASSIGN_OR_RETURN(engines::kv::Metadata m,
+                         engine->GetMetadata(req->path()));
+        resp->set_path(m.path);
+        resp->set_current_version(m.current_version);
+        resp->set_oldest_version(m.oldest_version);
+        resp->set_max_versions(m.max_versions);
+        resp->set_cas_required(m.cas_required);
+        resp->set_created_time_unix_ms(m.created_time_unix_ms);
+        resp->set_updated_time_unix_ms(m.updated_time_unix_ms);
+        for (const auto& v : m.versions) ToProto(v, resp->add_versions());
+        for (auto& [k, v] : m.custom_metadata) {
+          (*resp->mutable_custom_metadata())[k] = v;
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::PutMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvPutMetadataRequest* req,
     v1::KvPutMetadataResponse* resp) {
-  return Handle(core_, ctx, "kv.put_metadata",
-                Resource(req->mount(), "metadata", req->path()),
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    engines::kv::MetadataUpdate update;
-    if (req->has_max_versions()) update.max_versions = req->max_versions();
-    if (req->has_cas_required()) update.cas_required = req->cas_required();
-    if (!req->custom_metadata().empty()) {
-      update.custom_metadata.emplace(req->custom_metadata().begin(),
-                                     req->custom_metadata().end());
-    }
-    return engine->PutMetadata(req->path(), update);
-  });
+  return Handle(
+      core_, ctx, "kv.put_metadata",
+      Resource(req->mount(), "metadata", req->path()), Capability::kUpdate,
+      *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        engines::kv::MetadataUpdate update;
+        if (req->has_max_versions()) update.max_versions = req->max_versions();
+        if (req->has_cas_required()) update.cas_required = req->cas_required();
+        if (!req->custom_metadata().empty()) {
+          update.custom_metadata.emplace(req->custom_metadata().begin(),
+                                         req->custom_metadata().end());
+        }
+        return engine->PutMetadata(req->path(), update);
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::DeleteMetadata(
     grpc::CallbackServerContext* ctx, const v1::KvDeleteMetadataRequest* req,
     v1::KvDeleteMetadataResponse* resp) {
-  return Handle(core_, ctx, "kv.delete_metadata",
-                Resource(req->mount(), "metadata", req->path()),
-                Capability::kDelete, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
-    return engine->DeleteMetadata(req->path());
-  });
+  return Handle(
+      core_, ctx, "kv.delete_metadata",
+      Resource(req->mount(), "metadata", req->path()), Capability::kDelete,
+      *req, resp, [&](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+        return engine->DeleteMetadata(req->path());
+      });
 }
 
 }  // namespace arca::api
