@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "kms/aes_gcm.h"
+#include "kms/xchacha20_poly1305.h"
 #include "kms/fpe/ff1.h"
 #include "kms/fpe/ff3_1.h"
 #include "kms/mac.h"
@@ -256,7 +256,7 @@ struct Version {
   kms::SecretBytes key;
   std::unique_ptr<kms::fpe::Ff1> ff1;
   std::unique_ptr<kms::fpe::Ff3_1> ff3;
-  std::unique_ptr<kms::AesGcm> gcm;
+  std::unique_ptr<kms::XChaCha20Poly1305> aead;  // vaulted values
 };
 
 // A transformation parsed from its record, immutable once built.
@@ -492,7 +492,7 @@ struct Engine::Impl {
           ASSIGN_OR_RETURN(v->ff1, kms::fpe::Ff1::New(v->key, radix));
         }
       } else if (o.type == TransformationType::kTokenization) {
-        ASSIGN_OR_RETURN(v->gcm, kms::AesGcm::New(v->key));
+        ASSIGN_OR_RETURN(v->aead, kms::XChaCha20Poly1305::New(v->key));
       }
       c->versions[v->version] = std::move(v);
     }
@@ -854,7 +854,7 @@ struct Engine::Impl {
       if (existing.has_value()) continue;  // taken, even if expired
       TokenRecord rec;
       rec.set_key_version(v->version);
-      ASSIGN_OR_RETURN(std::string sealed, v->gcm->Encrypt(item.value, path));
+      ASSIGN_OR_RETURN(std::string sealed, v->aead->Encrypt(item.value, path));
       rec.set_sealed_value(std::move(sealed));
       rec.set_created_time_unix_ms(now);
       if (ttl > 0) rec.set_expire_time_unix_ms(now + ttl);
@@ -888,7 +888,7 @@ struct Engine::Impl {
     if (vit == c.versions.end()) {
       return absl::DataLossError("a token's key version is missing");
     }
-    auto value = vit->second->gcm->Decrypt(rec->sealed_value(), path);
+    auto value = vit->second->aead->Decrypt(rec->sealed_value(), path);
     if (!value.ok()) return absl::DataLossError("a token record is corrupt");
     DecodeResult out;
     out.value = std::move(*value);

@@ -172,8 +172,10 @@ struct Options {
 //              no token passes Luhn, and decode undoes both steps.
 // tokenization: each captured character is replaced by a uniformly random
 //   one of the alphabet (redrawn until the Luhn mode holds and the token is
-//   unused). The value is stored encrypted (AES-256-GCM under the version
-//   key, associated data = storage path) with optional TTL and metadata.
+//   unused). The value is stored encrypted (XChaCha20-Poly1305 under the
+//   version key, associated data = storage path; 192-bit random nonces, so
+//   no per-key message limit to count, unlike AES-GCM's 2^32) with optional
+//   TTL and metadata.
 //   `convergent` keeps an index keyed by HMAC-SHA256(index key, value) so
 //   equal values get equal tokens; nothing is ever indexed by plaintext.
 //   Token uniqueness is checked and written under a striped lock on the
