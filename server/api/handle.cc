@@ -1,5 +1,7 @@
 #include "server/api/handle.h"
 
+#include <atomic>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "arca/v1/options.pb.h"
@@ -150,18 +152,28 @@ grpc::ServerUnaryReactor* HandleBlocking(
     std::string_view operation, std::string resource_path,
     core::Capability capability, const Message& request, Message* response,
     std::function<absl::Status(core::Caller&)> fn) {
+  // Blocking calls in progress. The first runs inline: a lone writer gains
+  // nothing from a hand-off to another thread and would pay a wake-up. Only
+  // concurrent ones go to the pool, where they can share a group commit.
+  static std::atomic<int> in_progress{0};
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // Everything taken from `ctx` and `request` is copied now.
   core::Request r = MakeRequest(ctx, operation, std::move(resource_path),
                                 capability, request);
-  BlockingPool::Default().Run([core, reactor, response, r = std::move(r),
-                               fn = std::move(fn)]() mutable {
+  auto serve = [core, reactor, response, r = std::move(r),
+                fn = std::move(fn)]() mutable {
     absl::Status status = core->Handle(
         std::move(r), fn,
         [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
     if (!status.ok()) response->Clear();
     reactor->Finish(ToGrpcStatus(status));
-  });
+    in_progress.fetch_sub(1, std::memory_order_relaxed);
+  };
+  if (in_progress.fetch_add(1, std::memory_order_relaxed) == 0) {
+    serve();
+  } else {
+    BlockingPool::Default().Run(std::move(serve));
+  }
   return reactor;
 }
 
