@@ -51,7 +51,13 @@ absl::StatusOr<ArcadInstance> StartArcad(const ServerOptions& options,
       server->process,
       ChildProcess::Spawn({options.arcad_path, "--data-dir",
                            (server->data_dir->path() / "data").string(),
-                           "--listen", server->address, "--log-level", "warn"},
+                           "--listen", server->address, "--log-level", "warn",
+                           // Plaintext like the echo floor: both sides of
+                           // the ratio pay the same transport.
+                           "--insecure-plaintext",
+                           // login-approle measures logins, not the per-peer
+                           // limit on token-less calls (5/s by default).
+                           "--unauthenticated-rate", "0"},
                           (options.work_dir / log_name).string()));
   server->pid = server->process->pid();
   RETURN_IF_ERROR(server->process->WaitForPort(port, kStartTimeout));
