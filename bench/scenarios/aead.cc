@@ -27,8 +27,8 @@ class AeadScenario : public Scenario {
       ASSIGN_OR_RETURN(std::string ciphertext,
                        aead_->Encrypt(plaintext_, "arca-bench/aead-floor"));
       // A ciphertext of the wrong size would mean nothing was measured.
-      if (ciphertext.size() != plaintext_.size() + kms::AesGcm::kNonceSize +
-                                   kms::AesGcm::kTagSize) {
+      if (ciphertext.size() !=
+          plaintext_.size() + kms::AesGcm::kNonceSize + kms::AesGcm::kTagSize) {
         return absl::InternalError("unexpected ciphertext size");
       }
     }

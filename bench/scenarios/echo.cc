@@ -9,8 +9,8 @@ namespace {
 
 using EchoOp = UnaryOp<v1::EchoMessage, v1::EchoMessage>;
 
-// Sends `payload_bytes` and gets them (or `response_bytes`) back, with the same authorization
-// metadata as an arcad request so the headers weigh the same.
+// Sends `payload_bytes` and gets them (or `response_bytes`) back, with the same
+// authorization metadata as an arcad request so the headers weigh the same.
 class EchoScenario : public Scenario {
  public:
   absl::Status Prepare(const ScenarioContext& context) override {

@@ -32,8 +32,8 @@ class AppRoleLogin : public Scenario {
       v1::AppRoleWriteRoleRequest request;
       request.mutable_role()->set_name(kRole);
       request.mutable_role()->add_policies("default");
-      RETURN_IF_ERROR(StatusFromGrpc(stub->AppRoleWriteRole(&call, request, &role),
-                               "AppRoleWriteRole"));
+      RETURN_IF_ERROR(StatusFromGrpc(
+          stub->AppRoleWriteRole(&call, request, &role), "AppRoleWriteRole"));
     }
     if (role.role_id().empty()) {
       return absl::InternalError("AppRoleWriteRole returned no role_id");
@@ -46,7 +46,7 @@ class AppRoleLogin : public Scenario {
     v1::AppRoleSecretIdResponse secret;
     RETURN_IF_ERROR(
         StatusFromGrpc(stub->AppRoleGenerateSecretId(&call, request, &secret),
-                 "AppRoleGenerateSecretId"));
+                       "AppRoleGenerateSecretId"));
     secret_id_ = secret.secret_id();
     return absl::OkStatus();
   }

@@ -61,7 +61,8 @@ absl::Status CreateTransformations(const ScenarioContext& context) {
   role.add_transformations(kFpe);
   role.add_transformations(kVault);
   v1::TokenizeRole written;
-  return StatusFromGrpc(stub->WriteRole(&call, role, &written), "tokenize WriteRole");
+  return StatusFromGrpc(stub->WriteRole(&call, role, &written),
+                        "tokenize WriteRole");
 }
 
 // A token of an FPE transformation keeps the value's format; a vaulted one
@@ -130,8 +131,9 @@ class TokenizeEncode : public Scenario {
           }
           for (const auto& r : resp.results()) {
             if (r.code() != 0) {
-              return grpc::Status(grpc::StatusCode::INTERNAL,
-                                  absl::StrCat("batch item failed: ", r.error()));
+              return grpc::Status(
+                  grpc::StatusCode::INTERNAL,
+                  absl::StrCat("batch item failed: ", r.error()));
             }
             if (grpc::Status st = CheckToken(fpe, r.token()); !st.ok()) {
               return st;

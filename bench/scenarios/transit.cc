@@ -21,8 +21,10 @@ constexpr char kKeyName[] = "arca-bench";
 constexpr int kBatchItems = 1000;
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
-using EncryptOp = UnaryOp<v1::TransitEncryptRequest, v1::TransitEncryptResponse>;
-using DecryptOp = UnaryOp<v1::TransitDecryptRequest, v1::TransitDecryptResponse>;
+using EncryptOp =
+    UnaryOp<v1::TransitEncryptRequest, v1::TransitEncryptResponse>;
+using DecryptOp =
+    UnaryOp<v1::TransitDecryptRequest, v1::TransitDecryptResponse>;
 using BatchOp = UnaryOp<v1::TransitBatchRequest, v1::TransitBatchResponse>;
 using DataKeyOp =
     UnaryOp<v1::TransitDataKeyRequest, v1::TransitDataKeyResponse>;
@@ -172,8 +174,9 @@ class TransitBatch : public Scenario {
           }
           for (const auto& r : resp.results()) {
             if (r.error_code() != 0 || r.output().empty()) {
-              return grpc::Status(grpc::StatusCode::INTERNAL,
-                                  absl::StrCat("batch item failed: ", r.error()));
+              return grpc::Status(
+                  grpc::StatusCode::INTERNAL,
+                  absl::StrCat("batch item failed: ", r.error()));
             }
           }
           return grpc::Status::OK;
