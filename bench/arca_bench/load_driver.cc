@@ -36,15 +36,24 @@ class Window {
                  : start_ + absl::ToInt64Nanoseconds(options.duration)),
         ops_(options.ops) {}
 
-  // Whether a slot may start another request now.
+  // Whether a slot may start another request now. A step whose requests
+  // take longer than its duration (a 1,000-item vaulted batch) runs on until
+  // one has completed, so it measures something instead of nothing.
   bool MayStart(int64_t now) {
-    if (now >= end_) return false;
+    if (now >= end_ && counted_.load() > 0) return false;
     if (ops_ > 0 && now >= start_) return started_.fetch_add(1) < ops_;
     return true;
   }
-  bool Counts(int64_t started, int64_t finished) const {
-    if (ops_ > 0) return started >= start_;
-    return finished >= start_ && finished < end_;
+  // Whether a request counts; counts it.
+  bool Counts(int64_t started, int64_t finished) {
+    bool counts = false;
+    if (ops_ > 0) {
+      counts = started >= start_;
+    } else {
+      counts = finished >= start_ && (finished < end_ || counted_.load() == 0);
+    }
+    if (counts) counted_.fetch_add(1);
+    return counts;
   }
   int64_t start() const { return start_; }
   int64_t end() const { return end_; }
@@ -54,6 +63,7 @@ class Window {
   const int64_t end_;
   const int64_t ops_;
   std::atomic<int64_t> started_{0};
+  std::atomic<int64_t> counted_{0};
 };
 
 // Everything one in-flight slot owns. Only its own callback chain touches it.
@@ -96,9 +106,11 @@ class AsyncStep {
       last_finish = std::max(last_finish, slot.last_finish);
       if (r.first_error.empty()) r.first_error = slot.first_error;
     }
+    // Past the window's end only when the step ran on for its first
+    // request.
     const int64_t end = window_.end() == std::numeric_limits<int64_t>::max()
                             ? last_finish
-                            : window_.end();
+                            : std::max(window_.end(), last_finish);
     r.seconds =
         std::max<double>(0, static_cast<double>(end - window_.start()) / 1e9);
     return r;
@@ -195,7 +207,7 @@ StepResult RunInProcessStep(Scenario& scenario, const StepOptions& options,
   }
   const int64_t end = window.end() == std::numeric_limits<int64_t>::max()
                           ? last_finish
-                          : window.end();
+                          : std::max(window.end(), last_finish);
   r.seconds =
       std::max<double>(0, static_cast<double>(end - window.start()) / 1e9);
   return r;

@@ -53,10 +53,10 @@ struct Flags {
   std::string markdown;
 };
 
-// One scenario at one payload size.
+// One scenario at one shape (payload size, items, response size).
 struct Variant {
   ScenarioSpec spec;
-  size_t payload_bytes;
+  Shape shape;
   std::unique_ptr<Scenario> scenario;
   ServerHandle* server = nullptr;
 };
@@ -125,30 +125,31 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   return m;
 }
 
-// The sizes each baseline runs at: those of the selected scenarios that
-// compare with it; with none, those of every selected scenario; else 1 KiB.
+// The shapes each baseline runs at: those the selected scenarios that compare
+// with it ask for; with none, the single-item sizes of every selected
+// scenario; else 1 KiB.
 std::vector<Variant> PlanVariants(const std::vector<ScenarioSpec>& selected) {
   std::vector<Variant> variants;
-  std::set<size_t> all_sizes;
+  std::set<Shape> all_shapes;
   for (const auto& s : selected) {
-    all_sizes.insert(s.payload_sizes.begin(), s.payload_sizes.end());
+    for (size_t size : s.payload_sizes) all_shapes.insert({size, 1, 0});
   }
-  if (all_sizes.empty()) all_sizes.insert(1024);
+  if (all_shapes.empty()) all_shapes.insert({1024, 1, 0});
   for (const auto& s : selected) {
     if (!s.is_baseline()) {
       for (size_t size : s.payload_sizes)
-        variants.push_back({s, size, nullptr});
+        variants.push_back({s, s.ShapeAt(size), nullptr});
       continue;
     }
-    std::set<size_t> sizes;
+    std::set<Shape> shapes;
     for (const auto& dependent : selected) {
       if (dependent.baseline == s.name) {
-        sizes.insert(dependent.payload_sizes.begin(),
-                     dependent.payload_sizes.end());
+        for (size_t size : dependent.payload_sizes)
+          shapes.insert(dependent.BaselineShapeAt(size));
       }
     }
-    if (sizes.empty()) sizes = all_sizes;
-    for (size_t size : sizes) variants.push_back({s, size, nullptr});
+    if (shapes.empty()) shapes = all_shapes;
+    for (const Shape& shape : shapes) variants.push_back({s, shape, nullptr});
   }
   return variants;
 }
@@ -223,8 +224,8 @@ class ProgressLine {
 
 int Run(const Flags& flags_in, int argc, char** argv) {
   Flags flags = flags_in;
-  if (flags.duration_s <= 0) flags.duration_s = flags.quick ? 1.0 : 5.0;
-  if (flags.warmup_s < 0) flags.warmup_s = flags.quick ? 0.3 : 1.0;
+  if (flags.duration_s <= 0) flags.duration_s = flags.quick ? 0.3 : 5.0;
+  if (flags.warmup_s < 0) flags.warmup_s = flags.quick ? 0.1 : 1.0;
   if (flags.memory_secrets < 0) flags.memory_secrets = flags.quick ? 0 : 100000;
   if (flags.concurrency.empty())
     flags.concurrency = flags.quick ? "1,16" : "1,4,16,64,256";
@@ -348,15 +349,29 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     // Baselines send a token of the same length so headers weigh the same.
     context.token =
         servers.token().empty() ? std::string(48, 'x') : servers.token();
-    context.payload_bytes = v.payload_bytes;
+    context.payload_bytes = v.shape.payload_bytes;
+    context.items = v.shape.items;
+    context.response_bytes = v.shape.response_bytes;
     context.keyspace = flags.keyspace;
     if (absl::Status st = v.scenario->Prepare(context); !st.ok()) {
       progress_line.Clear();
+      // A service this arcad does not serve (UNIMPLEMENTED) is reported as
+      // not run rather than failing the whole run; any other error fails it.
+      if (absl::IsUnimplemented(st)) {
+        std::cerr << "arca-bench: " << v.spec.name
+                  << " not run: " << st.message() << "\n";
+        report.not_run.push_back(
+            {v.spec.name, absl::StrCat("not served by this arcad: ",
+                                       st.message())});
+        v.scenario.reset();
+        continue;
+      }
       std::cerr << "arca-bench: preparing " << v.spec.name
                 << " failed: " << st.message() << "\n";
       return 1;
     }
   }
+  std::erase_if(variants, [](const Variant& v) { return !v.scenario; });
   // Scenario order for the report: as registered (Arca first), then size.
   std::stable_sort(variants.begin(), variants.end(),
                    [&](const Variant& a, const Variant& b) {
@@ -366,7 +381,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                        }
                        return a.spec.name < b.spec.name;
                      }
-                     return a.payload_bytes < b.payload_bytes;
+                     return a.shape < b.shape;
                    });
 
   // Concurrency is the outer loop and each round runs every scenario once, so
@@ -380,6 +395,15 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       for (size_t vi = 0; vi < variants.size(); ++vi) {
         Variant& v = variants[vi];
         ++step_number;
+        if (v.spec.max_in_flight > 0 && level > v.spec.max_in_flight) {
+          if (round == 0) {
+            report.not_run.push_back(
+                {absl::StrCat(v.spec.name, " at ", level, " in flight"),
+                 absl::StrCat("runs at most ", v.spec.max_in_flight,
+                              " in flight (each call takes seconds)")});
+          }
+          continue;
+        }
         StepOptions options;
         options.concurrency = level;
         options.warmup = absl::Seconds(flags.warmup_s);
@@ -388,7 +412,10 @@ int Run(const Flags& flags_in, int argc, char** argv) {
 
         ResultEntry entry;
         entry.scenario = v.spec.name;
-        entry.payload_bytes = v.payload_bytes;
+        entry.shape = v.shape;
+        if (!v.spec.is_baseline()) {
+          entry.baseline_shape = v.spec.BaselineShapeAt(v.shape.payload_bytes);
+        }
         entry.reports_bytes = v.spec.reports_bytes;
         entry.concurrency = level;
         entry.server = v.server->name;
@@ -425,7 +452,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
           const double window = std::max(1e-3, elapsed - flags.warmup_s);
           progress_line.Show(absl::StrFormat(
               "[%d/%d] %s %s c=%d  %.1fs  %.0f ops/s  errors %d", step_number,
-              total_steps, v.spec.name, absl::StrCat(v.payload_bytes, "B"),
+              total_steps, v.spec.name, v.shape.Label(),
               level, elapsed,
               elapsed > flags.warmup_s ? progress.ops.load() / window : 0.0,
               progress.errors.load()));
@@ -456,9 +483,9 @@ int Run(const Flags& flags_in, int argc, char** argv) {
         }
         progress_line.Clear();
         std::cerr << absl::StrFormat(
-            "%-12s %6s c=%-4d %9.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  errors "
+            "%-20s %s c=%-4d %9.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  errors "
             "%d\n",
-            entry.scenario, absl::StrCat(entry.payload_bytes, "B"), level,
+            entry.scenario, entry.shape.Label(), level,
             entry.ops_per_s(), entry.step.latency.PercentileMs(0.5),
             entry.step.latency.PercentileMs(0.99), entry.step.errors);
         if (!entry.step.first_error.empty()) {
@@ -513,7 +540,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "arca-bench: Arca's load generator, with baselines in the same run"};
   app.add_flag("--quick", flags.quick,
-               "Short smoke run (1 s steps at concurrency 1,16; no 100k-secret "
+               "Short smoke run (0.3 s steps at concurrency 1,16; no 100k-secret "
                "memory load): under a minute on 2 cores");
   app.add_flag("--list", flags.list, "List the scenarios and exit");
   app.add_option("--scenarios", flags.scenarios,
@@ -522,10 +549,10 @@ int main(int argc, char** argv) {
                  "Comma-separated requests in flight per step (default "
                  "1,4,16,64,256; --quick 1,16)");
   app.add_option("--duration", flags.duration_s,
-                 "Measured seconds per step (default 5; --quick 1)");
+                 "Measured seconds per step (default 5; --quick 0.3)");
   app.add_option(
       "--warmup", flags.warmup_s,
-      "Unmeasured seconds before each step (default 1; --quick 0.3)");
+      "Unmeasured seconds before each step (default 1; --quick 0.1)");
   app.add_option("--ops", flags.ops,
                  "Measure this many requests per step instead of --duration");
   app.add_option("--repeat", flags.repeat,

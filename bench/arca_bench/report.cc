@@ -54,7 +54,7 @@ json Targets(const Report& report) {
     const ResultEntry* found = nullptr;
     for (const auto& r : report.results) {
       if (r.scenario == t.scenario && r.concurrency == t.concurrency &&
-          (t.payload_bytes == 0 || r.payload_bytes == t.payload_bytes)) {
+          (t.payload_bytes == 0 || r.shape.payload_bytes == t.payload_bytes)) {
         found = &r;
       }
     }
@@ -113,9 +113,7 @@ std::string FmtOpt(const std::optional<double>& v, int digits) {
 }
 
 std::string Size(size_t bytes) {
-  if (bytes >= 1024 && bytes % 1024 == 0)
-    return absl::StrCat(bytes / 1024, " KiB");
-  return absl::StrCat(bytes, " B");
+  return Shape{.payload_bytes = bytes}.Label();
 }
 
 }  // namespace
@@ -125,7 +123,8 @@ double ResultEntry::ops_per_s() const {
 }
 
 double ResultEntry::bytes_per_s() const {
-  return ops_per_s() * static_cast<double>(payload_bytes);
+  return ops_per_s() * static_cast<double>(shape.payload_bytes) *
+         static_cast<double>(shape.items);
 }
 
 void ResultEntry::Add(const ResultEntry& round) {
@@ -160,7 +159,7 @@ void ComputeRatios(std::vector<ResultEntry>& results) {
   for (auto& r : results) {
     if (r.baseline.empty()) continue;
     for (const auto& b : results) {
-      if (b.scenario != r.baseline || b.payload_bytes != r.payload_bytes ||
+      if (b.scenario != r.baseline || b.shape != r.baseline_shape ||
           b.concurrency != r.concurrency) {
         continue;
       }
@@ -179,7 +178,11 @@ json ToJson(const Report& report) {
   for (const auto& r : report.results) {
     json j;
     j["scenario"] = r.scenario;
-    j["payload_bytes"] = r.payload_bytes;
+    j["payload_bytes"] = r.shape.payload_bytes;
+    j["items_per_op"] = r.shape.items;
+    if (r.shape.response_bytes > 0) {
+      j["response_bytes"] = r.shape.response_bytes;
+    }
     j["concurrency"] = r.concurrency;
     j["ops"] = r.step.ops;
     j["duration_s"] = Round(r.step.seconds, 3);
@@ -230,8 +233,13 @@ json ToJson(const Report& report) {
   } else {
     memory = {{"measured", false}, {"why", m.why_not}};
   }
+  json not_run = json::array();
+  for (const auto& [name, why] : report.not_run) {
+    not_run.push_back({{"scenario", name}, {"why", why}});
+  }
   return {{"machine", report.machine},
           {"results", results},
+          {"not_run", not_run},
           {"memory", memory},
           {"targets", Targets(report)}};
 }
@@ -247,7 +255,7 @@ std::string ToMarkdown(const Report& report) {
       "\n");
   for (const auto& r : report.results) {
     absl::StrAppend(
-        &md, "| ", r.scenario, " | ", Size(r.payload_bytes), " | ",
+        &md, "| ", r.scenario, " | ", r.shape.Label(), " | ",
         r.concurrency, " | ", Fmt(r.ops_per_s(), 0), " | ",
         r.reports_bytes ? Fmt(r.bytes_per_s() / (1024.0 * 1024.0), 1) : "–",
         " | ", Fmt(r.step.latency.PercentileMs(0.50), 3), " | ",
@@ -258,6 +266,9 @@ std::string ToMarkdown(const Report& report) {
         FmtOpt(r.server_peak_rss_mib, 1), " | ",
         r.baseline.empty() ? "–" : r.baseline, " | ", FmtOpt(r.ratio, 2),
         " |\n");
+  }
+  for (const auto& [name, why] : report.not_run) {
+    absl::StrAppend(&md, "\n", name, " not run: ", why, ".\n");
   }
   const MemoryFigures& m = report.memory;
   absl::StrAppend(&md, "\n");

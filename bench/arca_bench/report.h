@@ -3,9 +3,11 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/arca_bench/load_driver.h"
+#include "bench/arca_bench/scenario.h"
 #include "nlohmann/json.hpp"
 
 namespace arca::bench {
@@ -13,7 +15,8 @@ namespace arca::bench {
 // One scenario at one payload size and concurrency.
 struct ResultEntry {
   std::string scenario;
-  size_t payload_bytes = 0;
+  Shape shape;           // payload size, items per op, echo response size
+  Shape baseline_shape;  // the baseline entry this one is compared with
   bool reports_bytes = true;
   int concurrency = 0;
   StepResult step;
@@ -68,10 +71,13 @@ struct Report {
   nlohmann::json machine;
   std::vector<ResultEntry> results;
   MemoryFigures memory;
+  // Scenarios selected but not run, with why (e.g. the service is not
+  // served by this arcad).
+  std::vector<std::pair<std::string, std::string>> not_run;
 };
 
 // Fills each entry's baseline fields from the entry of its baseline at the
-// same payload size and concurrency.
+// entry's baseline_shape and the same concurrency.
 void ComputeRatios(std::vector<ResultEntry>& results);
 
 nlohmann::json ToJson(const Report& report);

@@ -17,7 +17,22 @@ std::vector<ScenarioSpec>& Registry() {
   return *registry;
 }
 
+std::string SizeLabel(size_t bytes) {
+  if (bytes >= 1024 && bytes % 1024 == 0)
+    return absl::StrCat(bytes / 1024, " KiB");
+  return absl::StrCat(bytes, " B");
+}
+
 }  // namespace
+
+std::string Shape::Label() const {
+  std::string label = SizeLabel(payload_bytes);
+  if (items > 1) label = absl::StrCat(items, " x ", label);
+  if (response_bytes > 0) {
+    absl::StrAppend(&label, " -> ", SizeLabel(response_bytes));
+  }
+  return label;
+}
 
 void RegisterScenario(ScenarioSpec spec) {
   for (const auto& s : Registry()) {
@@ -105,6 +120,13 @@ absl::Status RunOverOpPool(int count, const std::vector<AsyncOp*>& ops,
               done(status);
             });
       });
+}
+
+absl::Status StatusFromGrpc(const grpc::Status& status,
+                            const std::string& what) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
 }
 
 std::string RandomValue(size_t size, uint64_t seed) {

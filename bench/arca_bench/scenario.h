@@ -41,6 +41,20 @@ class AsyncOp {
   virtual void Start(DoneCallback done) = 0;
 };
 
+// The size of the work one operation carries: `items` messages of
+// `payload_bytes` each (a batch call when items > 1), and for the echo floor
+// a response of `response_bytes` (0: the request's size), so the floor can
+// match a scenario whose answer is larger or smaller than its request.
+struct Shape {
+  size_t payload_bytes = 1024;
+  int items = 1;
+  size_t response_bytes = 0;
+
+  auto operator<=>(const Shape&) const = default;
+  // "1 KiB", "1000 x 1 KiB", "1 KiB -> 1.4 KiB".
+  std::string Label() const;
+};
+
 // What a scenario is given when it is set up.
 struct ScenarioContext {
   // Channel to the scenario's server (null for kInProcess).
@@ -50,6 +64,10 @@ struct ScenarioContext {
   // Size in bytes of the value each request carries (the secret's value,
   // the echoed message, the encrypted plaintext).
   size_t payload_bytes = 1024;
+  // Messages per operation (batch scenarios, and aead-floor matching one).
+  int items = 1;
+  // Echo floor only: bytes to answer with (0: echo the request).
+  size_t response_bytes = 0;
   // How many distinct keys reads and writes spread over.
   int keyspace = 1000;
 };
@@ -91,6 +109,15 @@ struct ScenarioSpec {
   // baseline itself). The baseline's entry at the same payload size and
   // concurrency is used.
   std::string baseline = {};
+  // Messages of `payload_bytes` per operation (a batch call's items).
+  int items_per_op = 1;
+  // Most requests in flight this scenario runs at (0: no limit); higher
+  // levels are reported as not run. For calls so slow that a queue of them
+  // would take minutes to drain.
+  int max_in_flight = 0;
+  // How the baseline must run to match this scenario at a payload size
+  // (request and response sizes, items); unset: {payload, items_per_op, 0}.
+  std::function<Shape(size_t payload_bytes)> baseline_shape = {};
   // Whether the ratio compares ops/s (requests) or bytes/s (bulk work).
   bool ratio_of_bytes = false;
   // Whether `bytes_per_s` is meaningful (payload moved per operation).
@@ -98,6 +125,14 @@ struct ScenarioSpec {
   std::function<std::unique_ptr<Scenario>()> factory = {};
 
   bool is_baseline() const { return payload_sizes.empty(); }
+  // This scenario's own shape, and its baseline's, at `payload_bytes`.
+  Shape ShapeAt(size_t payload_bytes) const {
+    return {payload_bytes, items_per_op, 0};
+  }
+  Shape BaselineShapeAt(size_t payload_bytes) const {
+    return baseline_shape ? baseline_shape(payload_bytes)
+                          : ShapeAt(payload_bytes);
+  }
 };
 
 // Adds `spec` to the registry; names must be unique (a duplicate aborts at
@@ -180,6 +215,10 @@ absl::Status RunPipelined(int count, int in_flight,
 // Returns the first error, or OK. For preloading data.
 absl::Status RunOverOpPool(int count, const std::vector<AsyncOp*>& ops,
                            const std::function<void(int op, int i)>& prepare);
+
+// OK, or `status` as an absl::Status with `what` (the call) prefixed to its
+// message. For the set-up calls of Prepare.
+absl::Status StatusFromGrpc(const grpc::Status& status, const std::string& what);
 
 // A printable random string of `size` bytes (valid UTF-8, as proto3 strings
 // must be).

@@ -54,7 +54,10 @@ absl::StatusOr<ArcadInstance> StartArcad(const ServerOptions& options,
                            "--listen", server->address, "--log-level", "warn",
                            // Plaintext like the echo floor: both sides of
                            // the ratio pay the same transport.
-                           "--insecure-plaintext"},
+                           "--insecure-plaintext",
+                           // login-approle measures logins, not the per-peer
+                           // limit on token-less calls (5/s by default).
+                           "--unauthenticated-rate", "0"},
                           (options.work_dir / log_name).string()));
   server->pid = server->process->pid();
   RETURN_IF_ERROR(server->process->WaitForPort(port, kStartTimeout));

@@ -20,12 +20,17 @@
 namespace arca::bench {
 namespace {
 
-// Copies each request into its response. Stateless, so thread-safe.
+// Copies each request's payload into its response (or answers with
+// response_bytes bytes). Stateless, so thread-safe.
 class EchoService final : public v1::EchoService::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const v1::EchoMessage* request,
                                  v1::EchoMessage* response) override {
-    *response = *request;
+    if (request->response_bytes() > 0) {
+      response->set_payload(std::string(request->response_bytes(), 'e'));
+    } else {
+      response->set_payload(request->payload());
+    }
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;

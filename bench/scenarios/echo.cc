@@ -9,8 +9,8 @@ namespace {
 
 using EchoOp = UnaryOp<v1::EchoMessage, v1::EchoMessage>;
 
-// Sends `payload_bytes` and gets them back, with the same authorization
-// metadata as an arcad request so the headers weigh the same.
+// Sends `payload_bytes` and gets them (or `response_bytes`) back, with the same
+// authorization metadata as an arcad request so the headers weigh the same.
 class EchoScenario : public Scenario {
  public:
   absl::Status Prepare(const ScenarioContext& context) override {
@@ -23,6 +23,9 @@ class EchoScenario : public Scenario {
       int slot, std::shared_ptr<grpc::Channel> channel) override {
     auto stub = std::shared_ptr<v1::EchoService::Stub>(
         v1::EchoService::NewStub(channel));
+    const size_t expected = context_.response_bytes > 0
+                                ? context_.response_bytes
+                                : context_.payload_bytes;
     auto op = std::make_unique<EchoOp>(
         [stub](grpc::ClientContext* c, const v1::EchoMessage* req,
                v1::EchoMessage* resp, DoneCallback done) {
@@ -30,8 +33,15 @@ class EchoScenario : public Scenario {
         },
         nullptr,
         std::vector<std::pair<std::string, std::string>>{
-            {"authorization", "Bearer " + context_.token}});
+            {"authorization", "Bearer " + context_.token}},
+        [expected](const v1::EchoMessage& resp) {
+          if (resp.payload().size() == expected) return grpc::Status::OK;
+          return grpc::Status(grpc::StatusCode::INTERNAL,
+                              "echo answered with the wrong size");
+        });
     op->request().set_payload(payload_);
+    op->request().set_response_bytes(
+        static_cast<uint32_t>(context_.response_bytes));
     return op;
   }
 
