@@ -46,7 +46,8 @@ class LoginServiceTest : public ::testing::Test {
     auto init = core_->Init(1, 1);
     ASSERT_TRUE(init.ok()) << init.status();
     admin_ = init->root_token;
-    ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
+    share_ = init->shares_base64[0];
+    ASSERT_TRUE(core_->Unseal(share_, false).ok());
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.allow_plaintext = true;
@@ -87,6 +88,7 @@ class LoginServiceTest : public ::testing::Test {
 
   std::unique_ptr<core::Core> core_;
   std::string admin_;
+  std::string share_;
   std::unique_ptr<ApiServer> server_;
   std::string address_;
 };
@@ -245,6 +247,48 @@ TEST_F(LoginServiceTest, KubernetesLoginWithARealSignatureThroughTheCli) {
   EXPECT_THAT(refused.err, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(refused.err, HasSubstr("jwt audience mismatch"));
   EXPECT_THAT(refused.err, Not(HasSubstr(wrong_aud.substr(0, 30))));
+}
+
+TEST_F(LoginServiceTest, LoginsArePerAddressRateLimitedButManagementIsNot) {
+  server_->Shutdown();
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.allow_plaintext = true;
+  options.unauthenticated_rate.per_second = 0.001;
+  options.unauthenticated_rate.burst = 2;
+  auto server = ApiServer::Start(core_.get(), options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  address_ = absl::StrCat("127.0.0.1:", server_->port());
+  for (int i = 0; i < 2; ++i) {
+    Result r = Arca({"login", "approle", "--role-id", "x"}, "y\n", "");
+    EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED")) << i;
+  }
+  Result limited = Arca({"login", "kubernetes", "--role", "web", "--jwt-file",
+                         WriteTemp("jwt-limited", "a.b.c")},
+                        "", "");
+  EXPECT_EQ(limited.code, 1);
+  EXPECT_THAT(limited.err, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_EQ(Arca({"auth", "approle", "role", "list"}).code, 0);
+}
+
+TEST_F(LoginServiceTest, LoginsAreUnavailableWhileSealedAndWorkAfterUnseal) {
+  ASSERT_EQ(Arca({"auth", "approle", "role", "write", "ci"}).code, 0);
+  Result role_id = Arca({"auth", "approle", "role-id", "ci"});
+  const std::string rid(role_id.out.substr(0, role_id.out.size() - 1));
+  auto gen = nlohmann::json::parse(Arca({"auth", "approle", "secret-id",
+                                         "generate", "ci", "--format", "json"})
+                                       .out);
+  const std::string secret_id = gen["secret_id"];
+  ASSERT_TRUE(core_->Seal().ok());
+  Result sealed =
+      Arca({"login", "approle", "--role-id", rid}, secret_id + "\n", "");
+  EXPECT_EQ(sealed.code, 1);
+  EXPECT_THAT(sealed.err, HasSubstr("UNAVAILABLE"));
+  ASSERT_TRUE(core_->Unseal(share_, false).ok());
+  Result ok =
+      Arca({"login", "approle", "--role-id", rid}, secret_id + "\n", "");
+  EXPECT_EQ(ok.code, 0) << ok.err;
 }
 
 TEST_F(LoginServiceTest, PeerIpDropsThePortAndBrackets) {
