@@ -158,7 +158,10 @@ TEST_F(LoginTest, AppRoleLoginOverTlsYieldsATokenLimitedToTheRolesPolicy) {
   CliResult lookup =
       Cli({"token", "lookup", "--self", "--format", "json"}, "", token);
   ASSERT_EQ(lookup.exit_code, 0) << lookup.err;
-  EXPECT_THAT(lookup.out, HasSubstr(std::string(j["accessor"])));
+  auto info = nlohmann::json::parse(lookup.out);
+  EXPECT_EQ(info["accessor"], j["accessor"]);
+  EXPECT_EQ(info["orphan"], true);
+  EXPECT_EQ(info["metadata"]["secret_id_accessor"], sid.accessor);
 
   // Single use: the second login with the same secret_id is refused.
   CliResult again = AppRoleLogin(role_id, sid.secret_id);
@@ -273,6 +276,10 @@ TEST_F(LoginTest, KubernetesLoginVerifiesRealRsaAndEcSignatures) {
     EXPECT_EQ(j["policies"], nlohmann::json::array({"app-read", "default"}));
     tokens.push_back(j["token"]);
     ExpectAppReadOnly(tokens.back());
+    CliResult lookup = Cli({"token", "lookup", "--self"}, "", tokens.back());
+    EXPECT_THAT(lookup.out, HasSubstr("metadata.service_account_namespace"));
+    EXPECT_THAT(lookup.out, ::testing::MatchesRegex(
+                                "(.|\n)*service_account_name +web\n(.|\n)*"));
   }
 
   nlohmann::json wrong_aud = claims("shop");
