@@ -3,6 +3,7 @@
 // stdin ("-"), on --accessor, or on --self.
 
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,7 @@ using Rows = std::vector<std::pair<std::string, std::string>>;
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
 Rows InfoRows(const v1::TokenInfo& t) {
-  return {
+  Rows rows = {
       {"accessor", t.accessor()},
       {"policies", absl::StrJoin(t.policies(), ",")},
       {"display_name", t.display_name().empty() ? "-" : t.display_name()},
@@ -38,6 +39,11 @@ Rows InfoRows(const v1::TokenInfo& t) {
       {"orphan", Bool(t.orphan())},
       {"parent_accessor", t.parent_accessor().empty() ? "-" : t.parent_accessor()},
   };
+  // Sorted: proto map order is unspecified.
+  const std::map<std::string, std::string> metadata(t.metadata().begin(),
+                                                    t.metadata().end());
+  for (const auto& [k, v] : metadata) rows.emplace_back("metadata." + k, v);
+  return rows;
 }
 
 int PrintInfo(const Context& ctx, const v1::TokenInfo& info) {

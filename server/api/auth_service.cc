@@ -79,6 +79,7 @@ absl::Status FillInfo(core::Core* core, const core::TokenEntry& e,
   out->set_num_uses(e.num_uses() < 0 ? 0 : e.num_uses());
   out->set_orphan(e.parent_hash().empty());
   out->set_display_name(e.display_name());
+  out->mutable_metadata()->insert(e.metadata().begin(), e.metadata().end());
   if (!e.parent_hash().empty()) {
     // The parent may be gone already (a revocation in progress).
     ASSIGN_OR_RETURN(auto parent, core->tokens().LookupHash(e.parent_hash()));

@@ -1,41 +1,27 @@
 #ifndef ARCA_SERVER_API_LOGIN_SERVICE_H_
 #define ARCA_SERVER_API_LOGIN_SERVICE_H_
 
-#include <functional>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "arca/v1/login.grpc.pb.h"
 #include "server/api/rate_limiter.h"
-#include "server/auth/approle.h"
-#include "server/auth/kubernetes.h"
 #include "server/auth/login.h"
 #include "server/core/core.h"
 
 namespace arca::api {
 
-// What the login service is wired to. All pointers are non-owning and must
-// outlive the service.
-struct LoginMethods {
-  // Checks a token against a resource path and capability (Core::Authorize).
-  std::function<absl::Status(std::string_view token, std::string_view path,
-                             core::Capability capability)>
-      authorize;
-  auth::AppRoleAuth* approle = nullptr;
-  auth::KubernetesAuth* kubernetes = nullptr;
-  // Issues the token of a successful login (the core's token store).
-  auth::LoginIssuer* issuer = nullptr;
-  // Limits logins per client address; may be null.
-  PeerRateLimiter* limiter = nullptr;
-};
-
-// gRPC adapter for arca.v1.LoginService: proto -> login method -> proto.
-// Login RPCs take no token and pass the rate limiter; management RPCs are
-// authorized on the paths documented in proto/arca/v1/login.proto.
-// Thread-safe as its LoginMethods are.
+// gRPC adapter for arca.v1.LoginService over the core's login methods
+// (Core::approle(), Core::kubernetes()) and token store. Login RPCs go
+// through HandleLogin (no token, audited, fail closed) and the per-peer
+// limiter; management RPCs through Handle on the resource paths documented
+// in proto/arca/v1/login.proto. Non-owning pointers that must outlive the
+// service; thread-safe.
 class LoginService final : public v1::LoginService::CallbackService {
  public:
-  explicit LoginService(LoginMethods methods) : m_(std::move(methods)) {}
+  // `limiter` limits logins per client address; may be null.
+  LoginService(core::Core* core, PeerRateLimiter* limiter)
+      : core_(core), limiter_(limiter) {}
 
   grpc::ServerUnaryReactor* AppRoleLogin(grpc::CallbackServerContext* ctx,
                                          const v1::AppRoleLoginRequest* req,
@@ -53,9 +39,9 @@ class LoginService final : public v1::LoginService::CallbackService {
   grpc::ServerUnaryReactor* AppRoleListRoles(
       grpc::CallbackServerContext* ctx, const v1::AppRoleListRolesRequest* req,
       v1::NameList* resp) override;
-  grpc::ServerUnaryReactor* AppRoleDeleteRole(
-      grpc::CallbackServerContext* ctx, const v1::AppRoleRoleRequest* req,
-      v1::LoginEmpty* resp) override;
+  grpc::ServerUnaryReactor* AppRoleDeleteRole(grpc::CallbackServerContext* ctx,
+                                              const v1::AppRoleRoleRequest* req,
+                                              v1::LoginEmpty* resp) override;
   grpc::ServerUnaryReactor* AppRoleGenerateSecretId(
       grpc::CallbackServerContext* ctx,
       const v1::AppRoleGenerateSecretIdRequest* req,
@@ -91,13 +77,12 @@ class LoginService final : public v1::LoginService::CallbackService {
       v1::LoginEmpty* resp) override;
 
  private:
-  absl::Status Authorize(grpc::CallbackServerContext* ctx,
-                         std::string_view path, core::Capability capability);
   absl::Status Limit(grpc::CallbackServerContext* ctx);
   // Issues the token for `grant` and fills `resp`.
   absl::Status Issue(const auth::LoginGrant& grant, v1::LoginResponse* resp);
 
-  LoginMethods m_;
+  core::Core* core_;
+  PeerRateLimiter* limiter_;
 };
 
 // The IP address part of a gRPC peer string ("ipv4:10.0.0.1:5000" ->

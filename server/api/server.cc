@@ -80,7 +80,8 @@ struct ApiServer::Services {
         audit(core),
         lease(core),
         tokenize(core),
-        transit(core) {}
+        transit(core),
+        login(core, &limiter) {}
   PeerRateLimiter limiter;
   SysService sys;
   KvService kv;
@@ -90,12 +91,11 @@ struct ApiServer::Services {
   LeaseService lease;
   TokenizeService tokenize;
   TransitService transit;
-  std::unique_ptr<LoginService> login;
+  LoginService login;
 };
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
-    core::Core* core, const ServerOptions& options,
-    std::optional<LoginMethods> login) {
+    core::Core* core, const ServerOptions& options) {
   if (!options.tls.has_value()) {
     if (!options.allow_plaintext) {
       return absl::InvalidArgumentError(
@@ -148,12 +148,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.RegisterService(&server->services_->lease);
   builder.RegisterService(&server->services_->tokenize);
   builder.RegisterService(&server->services_->transit);
-  if (login.has_value()) {
-    if (login->limiter == nullptr) login->limiter = &server->services_->limiter;
-    server->services_->login =
-        std::make_unique<LoginService>(*std::move(login));
-    builder.RegisterService(server->services_->login.get());
-  }
+  builder.RegisterService(&server->services_->login);
   // The socket is created with the process umask; arcad sets 077 at start so
   // it is never reachable by others, and the chmod below makes it exactly
   // 0600 (owner read/write, no execute bit).

@@ -50,11 +50,10 @@ class ApiServer {
  public:
   // INVALID_ARGUMENT for a refused configuration (plaintext off loopback,
   // bad max message size), UNAVAILABLE if a listener cannot be bound.
-  // With `login`, LoginService is served too (its limiter defaults to the
-  // one of the unauthenticated sys RPCs).
+  // LoginService's logins share the per-peer limiter of the unauthenticated
+  // sys RPCs.
   static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
-      core::Core* core, const ServerOptions& options,
-      std::optional<LoginMethods> login = std::nullopt);
+      core::Core* core, const ServerOptions& options);
   ~ApiServer();
 
   // The TCP port actually bound (useful with port 0).

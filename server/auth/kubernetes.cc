@@ -28,8 +28,8 @@ absl::Status ValidateBoundList(
     const google::protobuf::RepeatedPtrField<std::string>& list,
     const char* what) {
   if (list.empty()) {
-    return absl::InvalidArgumentError(std::string(what) +
-                                      " must list at least one entry (or \"*\")");
+    return absl::InvalidArgumentError(
+        std::string(what) + " must list at least one entry (or \"*\")");
   }
   for (const std::string& entry : list) {
     if (entry.empty() || entry.size() > 253) {
@@ -73,8 +73,7 @@ absl::StatusOr<ServiceAccount> ServiceAccountOf(const nlohmann::json& claims) {
     }
   } else {
     sa.namespace_name =
-        StringAt(claims, "kubernetes.io/serviceaccount/namespace")
-            .value_or("");
+        StringAt(claims, "kubernetes.io/serviceaccount/namespace").value_or("");
     sa.name =
         StringAt(claims, "kubernetes.io/serviceaccount/service-account.name")
             .value_or("");
@@ -96,7 +95,8 @@ absl::StatusOr<ServiceAccount> ServiceAccountOf(const nlohmann::json& claims) {
 
 absl::StatusOr<std::string> Serialize(const google::protobuf::Message& m) {
   std::string out;
-  if (!m.SerializeToString(&out)) return absl::InternalError("serialize failed");
+  if (!m.SerializeToString(&out))
+    return absl::InternalError("serialize failed");
   return out;
 }
 
@@ -199,6 +199,12 @@ absl::Status KubernetesAuth::DeleteRole(std::string_view name) {
   return view_.Delete(kRolePrefix + std::string(name));
 }
 
+void KubernetesAuth::Clear() {
+  absl::MutexLock lock(&mu_);
+  verifier_.reset();
+  cached_config_.clear();
+}
+
 absl::StatusOr<std::shared_ptr<const KubernetesAuth::Verifier>>
 KubernetesAuth::LoadVerifier() {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, view_.Get(kConfigPath));
@@ -255,8 +261,9 @@ absl::StatusOr<LoginGrant> KubernetesAuth::Login(std::string_view role_name,
   LoginGrant grant;
   grant.policies.assign(role->policies().begin(), role->policies().end());
   std::sort(grant.policies.begin(), grant.policies.end());
-  grant.policies.erase(std::unique(grant.policies.begin(), grant.policies.end()),
-                       grant.policies.end());
+  grant.policies.erase(
+      std::unique(grant.policies.begin(), grant.policies.end()),
+      grant.policies.end());
   grant.ttl = absl::Seconds(role->token_ttl_seconds());
   grant.max_ttl = absl::Seconds(role->token_max_ttl_seconds());
   grant.display_name = "kubernetes-" + sa.namespace_name + "-" + sa.name;

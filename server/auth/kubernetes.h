@@ -56,6 +56,9 @@ class KubernetesAuth {
   absl::StatusOr<LoginGrant> Login(std::string_view role,
                                    std::string_view jwt);
 
+  // Drops the parsed keys (call on seal; they are reloaded on next use).
+  void Clear();
+
  private:
   // The verifier for the current config, parsed once per config change.
   struct Verifier {

@@ -32,6 +32,8 @@ struct LoginGrant {
 struct IssuedToken {
   kms::SecretBytes token;
   std::string accessor;
+  // The token's policies: the grant's plus "default".
+  std::vector<std::string> policies;
   absl::Duration ttl = absl::ZeroDuration();  // 0: does not expire
 };
 

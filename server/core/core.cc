@@ -80,7 +80,9 @@ Core::Core(std::unique_ptr<storage::Backend> backend, barrier::Options options)
       barrier_(backend_.get(), options),
       leases_(barrier::View(&barrier_, "core/lease/")),
       tokens_(barrier::View(&barrier_, "core/token/"), &leases_),
-      policies_(barrier::View(&barrier_, "core/policy/")) {
+      policies_(barrier::View(&barrier_, "core/policy/")),
+      approle_(barrier::View(&barrier_, "auth/approle/")),
+      kubernetes_(barrier::View(&barrier_, "auth/kubernetes/")) {
   leases_.RegisterRevoker(
       std::string(kTokenLeaseKind),
       [this](const lease::LeaseEntry& lease) -> absl::Status {
@@ -358,6 +360,8 @@ void Core::PreSeal() {
   }
   tokens_.Clear();
   policies_.Clear();
+  approle_.Clear();
+  kubernetes_.Clear();
   leases_.Clear();
   unseal_shares_.Reset();
   rekey_.reset();

@@ -16,6 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/auth/approle.h"
+#include "server/auth/kubernetes.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
 #include "absl/functional/function_ref.h"
@@ -88,7 +90,8 @@ struct RekeyResult {
 //
 // Storage layout: "core/seal-config" in the clear (needed while sealed);
 // through the barrier: "core/mounts", "core/token/...", "core/policy/<name>",
-// "core/audit/<name>", "core/lease/..." and each mount's view
+// "core/audit/<name>", "core/lease/...", the login methods' views
+// "auth/approle/" and "auth/kubernetes/", and each mount's view
 // "logical/<uuid>/". Init mounts "kv", "transit" and "tokenize"; a data dir
 // from before a mount type existed gets its mount added at the next unseal.
 class Core {
@@ -156,6 +159,10 @@ class Core {
   TokenStore& tokens() { return tokens_; }
   PolicyStore& policies() { return policies_; }
   lease::Manager& leases() { return leases_; }
+  // The login methods, over the views "auth/approle/" and
+  // "auth/kubernetes/"; their cached keys are dropped at seal.
+  auth::AppRoleAuth& approle() { return approle_; }
+  auth::KubernetesAuth& kubernetes() { return kubernetes_; }
 
   // Audit devices. `type` must be "file" with `path` set. The device gets a
   // fresh salt kept in the barrier; enabled devices reopen at unseal.
@@ -217,6 +224,8 @@ class Core {
   lease::Manager leases_;
   TokenStore tokens_;
   PolicyStore policies_;
+  auth::AppRoleAuth approle_;
+  auth::KubernetesAuth kubernetes_;
   audit::Broker audit_;
   absl::Mutex audit_mu_;  // enable/disable
   std::map<std::string, std::shared_ptr<audit::FileDevice>, std::less<>>

@@ -10,6 +10,7 @@
 #include "kms/mac.h"
 #include "kms/random.h"
 #include "kms/status_macros.h"
+#include "server/auth/policy.h"
 #include "spdlog/spdlog.h"
 
 namespace arca::core {
@@ -95,7 +96,8 @@ absl::StatusOr<std::string> TokenStore::Hash(std::string_view token) const {
 }
 
 absl::Status TokenStore::Persist(const TokenEntry& entry) {
-  RETURN_IF_ERROR(view_.Put(EntryKey(OwnerId(entry)), entry.SerializeAsString()));
+  RETURN_IF_ERROR(
+      view_.Put(EntryKey(OwnerId(entry)), entry.SerializeAsString()));
   absl::MutexLock lock(&mu_);
   cache_[entry.id_hash()] = entry;
   return absl::OkStatus();
@@ -125,7 +127,8 @@ absl::StatusOr<IssuedToken> TokenStore::Issue(TokenEntry entry) {
     entry.set_lease_id(lease.id());
   }
   std::vector<storage::Mutation> batch;
-  batch.push_back(storage::Mutation::Put(EntryKey(hex), entry.SerializeAsString()));
+  batch.push_back(
+      storage::Mutation::Put(EntryKey(hex), entry.SerializeAsString()));
   batch.push_back(storage::Mutation::Put(
       absl::StrCat(kAccessorPrefix, entry.accessor()), hex));
   if (!entry.parent_hash().empty()) {
@@ -195,7 +198,42 @@ absl::StatusOr<IssuedToken> TokenStore::Create(const TokenEntry* parent,
   entry.set_num_uses(params.num_uses);
   entry.set_orphan(params.orphan || parent == nullptr);
   entry.set_display_name(params.display_name);
+  entry.mutable_metadata()->insert(params.metadata.begin(),
+                                   params.metadata.end());
   return Issue(std::move(entry));
+}
+
+absl::StatusOr<auth::IssuedToken> TokenStore::IssueLoginToken(
+    const auth::LoginGrant& grant) {
+  TokenParams params;
+  for (const std::string& p : grant.policies) {
+    // Login methods refuse "root" in roles; this is the last line.
+    if (p == auth::kRootPolicyName) {
+      return absl::PermissionDeniedError(
+          "a login cannot issue a token with the root policy");
+    }
+    if (std::find(params.policies.begin(), params.policies.end(), p) ==
+        params.policies.end()) {
+      params.policies.push_back(p);
+    }
+  }
+  if (std::find(params.policies.begin(), params.policies.end(),
+                auth::kDefaultPolicyName) == params.policies.end()) {
+    params.policies.push_back(std::string(auth::kDefaultPolicyName));
+  }
+  params.ttl = grant.ttl;
+  params.explicit_max_ttl = grant.max_ttl;
+  params.orphan = true;
+  params.display_name = grant.display_name;
+  params.metadata = grant.metadata;
+  ASSIGN_OR_RETURN(IssuedToken issued, Create(nullptr, std::move(params)));
+  auth::IssuedToken out;
+  out.token = kms::SecretBytes::CopyFrom(issued.token);
+  out.accessor = issued.entry.accessor();
+  out.policies.assign(issued.entry.policies().begin(),
+                      issued.entry.policies().end());
+  out.ttl = absl::Seconds(issued.entry.ttl_seconds());
+  return out;
 }
 
 absl::StatusOr<std::optional<TokenEntry>> TokenStore::LookupHash(
@@ -205,8 +243,9 @@ absl::StatusOr<std::optional<TokenEntry>> TokenStore::LookupHash(
     auto it = cache_.find(std::string(hash));
     if (it != cache_.end()) return it->second;
   }
-  ASSIGN_OR_RETURN(auto raw, view_.Get(EntryKey(absl::BytesToHexString(
-                                 absl::string_view(hash.data(), hash.size())))));
+  ASSIGN_OR_RETURN(auto raw,
+                   view_.Get(EntryKey(absl::BytesToHexString(
+                       absl::string_view(hash.data(), hash.size())))));
   if (!raw.has_value()) return std::nullopt;
   TokenEntry entry;
   if (!entry.ParseFromString(*raw)) {
@@ -226,8 +265,7 @@ absl::StatusOr<TokenEntry> TokenStore::Lookup(std::string_view token) {
   }
   ASSIGN_OR_RETURN(std::string hash, Hash(token));
   ASSIGN_OR_RETURN(auto entry, LookupHash(hash));
-  if (!entry.has_value() ||
-      !kms::ConstantTimeEquals(entry->id_hash(), hash) ||
+  if (!entry.has_value() || !kms::ConstantTimeEquals(entry->id_hash(), hash) ||
       Expired(*entry, absl::ToUnixMillis(absl::Now()))) {
     return Unauthenticated();
   }
@@ -239,7 +277,8 @@ absl::StatusOr<TokenEntry> TokenStore::LookupAccessor(
   if (!ValidAccessor(accessor)) {
     return absl::NotFoundError("no token has that accessor");
   }
-  ASSIGN_OR_RETURN(auto hex, view_.Get(absl::StrCat(kAccessorPrefix, std::string(accessor))));
+  ASSIGN_OR_RETURN(auto hex, view_.Get(absl::StrCat(kAccessorPrefix,
+                                                    std::string(accessor))));
   std::string hash;
   if (!hex.has_value() || !HexToBytes(*hex, &hash)) {
     return absl::NotFoundError("no token has that accessor");
@@ -292,8 +331,9 @@ absl::StatusOr<TokenEntry> TokenStore::Renew(const TokenEntry& entry,
   }
   current->set_expire_unix_ms(expire);
   if (!current->lease_id().empty()) {
-    absl::StatusOr<lease::LeaseEntry> renewed = leases_->Renew(
-        current->lease_id(), absl::Milliseconds(std::max<int64_t>(1, expire - now)));
+    absl::StatusOr<lease::LeaseEntry> renewed =
+        leases_->Renew(current->lease_id(),
+                       absl::Milliseconds(std::max<int64_t>(1, expire - now)));
     if (!renewed.ok() && !absl::IsNotFound(renewed.status())) {
       return renewed.status();
     }
@@ -340,8 +380,9 @@ absl::Status TokenStore::RevokeTree(const std::string& hex, int depth) {
   batch.push_back(storage::Mutation::Delete(
       absl::StrCat(kAccessorPrefix, entry->accessor())));
   if (!entry->parent_hash().empty()) {
-    batch.push_back(storage::Mutation::Delete(absl::StrCat(
-        kParentPrefix, absl::BytesToHexString(entry->parent_hash()), "/", hex)));
+    batch.push_back(storage::Mutation::Delete(
+        absl::StrCat(kParentPrefix,
+                     absl::BytesToHexString(entry->parent_hash()), "/", hex)));
   }
   RETURN_IF_ERROR(view_.Batch(std::move(batch)));
   absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 #ifndef ARCA_SERVER_CORE_TOKEN_STORE_H_
 #define ARCA_SERVER_CORE_TOKEN_STORE_H_
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kms/secret_bytes.h"
+#include "server/auth/login.h"
 #include "server/barrier/barrier.h"
 #include "server/core/core_records.pb.h"
 #include "server/lease/manager.h"
@@ -26,6 +28,8 @@ struct TokenParams {
   int64_t num_uses = 0;  // 0: unlimited
   bool orphan = false;
   std::string display_name;
+  // Non-secret facts shown on lookup (set by logins).
+  std::map<std::string, std::string> metadata;
 };
 
 // A token handed out once, with its stored entry.
@@ -52,7 +56,11 @@ inline constexpr std::string_view kTokenLeaseKind = "token";
 //
 // Owns an in-memory cache of entries, dropped on Clear() (seal). The lease
 // manager is not owned and must outlive the store. Thread-safe.
-class TokenStore {
+//
+// As the auth::LoginIssuer of the login methods it issues orphan tokens
+// with the grant's policies plus "default", its TTLs, display name and
+// metadata; their leases are registered like any token's.
+class TokenStore : public auth::LoginIssuer {
  public:
   TokenStore(barrier::View view, lease::Manager* leases)
       : view_(std::move(view)), leases_(leases) {}
@@ -70,6 +78,12 @@ class TokenStore {
   // becomes a child of `parent` and cannot outlive it.
   absl::StatusOr<IssuedToken> Create(const TokenEntry* parent,
                                      TokenParams params);
+
+  // auth::LoginIssuer: an orphan token for a successful login.
+  // PERMISSION_DENIED if the grant names "root" (a login never yields a
+  // root token); INVALID_ARGUMENT for negative TTLs.
+  absl::StatusOr<auth::IssuedToken> IssueLoginToken(
+      const auth::LoginGrant& grant) override;
 
   // The entry for `token`; UNAUTHENTICATED if it is unknown, malformed,
   // expired or out of uses.

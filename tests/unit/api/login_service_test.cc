@@ -1,7 +1,6 @@
 // LoginService end to end in one process: the real `arca` command line and
-// client library against ApiServer serving LoginService over real AppRole
-// and Kubernetes login methods (in-memory barrier). Only the token issuer
-// and the authorizer are fakes: the core wires the real ones.
+// client library against ApiServer over a real Core (in-memory storage),
+// so logins issue real tokens and management RPCs pass the pipeline.
 
 #include "server/api/login_service.h"
 
@@ -9,12 +8,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "cli/app.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,31 +32,6 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 
-constexpr char kAdminToken[] = "arca.s.admin-token-for-tests";
-
-class FakeIssuer : public auth::LoginIssuer {
- public:
-  absl::StatusOr<auth::IssuedToken> IssueLoginToken(
-      const auth::LoginGrant& grant) override {
-    absl::MutexLock lock(&mu_);
-    grants_.push_back(grant);
-    auth::IssuedToken token;
-    token.token = kms::SecretBytes::CopyFrom(
-        absl::StrCat("arca.s.login-", grants_.size()));
-    token.accessor = absl::StrCat("accessor-", grants_.size());
-    token.ttl = grant.ttl;
-    return token;
-  }
-  std::vector<auth::LoginGrant> grants() {
-    absl::MutexLock lock(&mu_);
-    return grants_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<auth::LoginGrant> grants_;
-};
-
 struct Result {
   int code;
   std::string out, err;
@@ -65,37 +40,33 @@ struct Result {
 class LoginServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    kms::SecretBytes key = kms::RandomSecret(32);
-    ASSERT_TRUE(barrier_.Initialize(key).ok());
-    ASSERT_TRUE(barrier_.Unseal(key).ok());
-    LoginMethods methods;
-    methods.authorize = [this](std::string_view token, std::string_view path,
-                               core::Capability cap) -> absl::Status {
-      absl::MutexLock lock(&mu_);
-      checks_.push_back(std::string(path) + " " +
-                        std::string(core::CapabilityName(cap)));
-      if (token != kAdminToken) {
-        return absl::PermissionDeniedError("permission denied on " +
-                                           std::string(path));
-      }
-      return absl::OkStatus();
-    };
-    methods.approle = &approle_;
-    methods.kubernetes = &kubernetes_;
-    methods.issuer = &issuer_;
+    auto core = core::Core::Open(std::make_unique<storage::InMemoryBackend>());
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+    auto init = core_->Init(1, 1);
+    ASSERT_TRUE(init.ok()) << init.status();
+    admin_ = init->root_token;
+    share_ = init->shares_base64[0];
+    ASSERT_TRUE(core_->Unseal(share_, false).ok());
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.allow_plaintext = true;
     options.unauthenticated_rate.burst = 1000;
-    auto server = ApiServer::Start(nullptr, options, methods);
+    auto server = ApiServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     address_ = absl::StrCat("127.0.0.1:", server_->port());
   }
 
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+  }
+
+  // Runs `arca` with `token` (the root token by default) in ARCA_TOKEN.
   Result Arca(std::vector<std::string> args, const std::string& in = "",
-              const std::string& token = kAdminToken) {
-    setenv("ARCA_TOKEN", token.c_str(), 1);
+              std::optional<std::string> token = std::nullopt) {
+    setenv("ARCA_TOKEN", token.value_or(admin_).c_str(), 1);
     args.insert(args.begin(), {"--address", address_});
     std::istringstream input(in);
     std::ostringstream out, err;
@@ -109,32 +80,23 @@ class LoginServiceTest : public ::testing::Test {
   }
 
   std::string WriteTemp(const std::string& name, const std::string& data) {
-    const std::string path = ::testing::TempDir() + "/" + name + "-" +
-                             std::to_string(getpid());
+    const std::string path =
+        ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid());
     std::ofstream(path, std::ios::binary) << data;
     return path;
   }
 
-  std::vector<std::string> checks() {
-    absl::MutexLock lock(&mu_);
-    return checks_;
-  }
-
-  storage::InMemoryBackend backend_;
-  barrier::Barrier barrier_{&backend_};
-  auth::AppRoleAuth approle_{barrier::View(&barrier_, "auth/approle/")};
-  auth::KubernetesAuth kubernetes_{barrier::View(&barrier_, "auth/kubernetes/")};
-  FakeIssuer issuer_;
-  absl::Mutex mu_;
-  std::vector<std::string> checks_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<core::Core> core_;
+  std::string admin_;
+  std::string share_;
   std::unique_ptr<ApiServer> server_;
   std::string address_;
 };
 
 TEST_F(LoginServiceTest, AppRoleFromRoleWriteToSingleUseLoginThroughTheCli) {
-  Result write = Arca({"auth", "approle", "role", "write", "ci", "--policy",
-                       "deploy", "--token-ttl", "10m", "--secret-id-num-uses",
-                       "1"});
+  Result write =
+      Arca({"auth", "approle", "role", "write", "ci", "--policy", "deploy",
+            "--token-ttl", "10m", "--secret-id-num-uses", "1"});
   ASSERT_EQ(write.code, 0) << write.err;
   Result role_id = Arca({"auth", "approle", "role-id", "ci"});
   ASSERT_EQ(role_id.code, 0) << role_id.err;
@@ -149,16 +111,22 @@ TEST_F(LoginServiceTest, AppRoleFromRoleWriteToSingleUseLoginThroughTheCli) {
   EXPECT_EQ(Arca({"auth", "approle", "secret-id", "list", "ci"}).out,
             accessor + "\n");
 
-  Result login = Arca({"login", "approle", "--role-id", rid, "--format", "json"},
-                      secret_id + "\n", "");
+  Result login =
+      Arca({"login", "approle", "--role-id", rid, "--format", "json"},
+           secret_id + "\n", "");
   ASSERT_EQ(login.code, 0) << login.err;
   auto token = nlohmann::json::parse(login.out);
-  EXPECT_EQ(token["token"], "arca.s.login-1");
-  EXPECT_EQ(token["policies"], nlohmann::json::array({"deploy"}));
+  EXPECT_THAT(std::string(token["token"]), MatchesRegex("arca\\.s\\..+"));
+  EXPECT_EQ(token["policies"], nlohmann::json::array({"deploy", "default"}));
   EXPECT_EQ(token["ttl_seconds"], "600");  // int64 as a JSON string
-  ASSERT_EQ(issuer_.grants().size(), 1u);
-  EXPECT_EQ(issuer_.grants()[0].ttl, absl::Minutes(10));
-  EXPECT_EQ(issuer_.grants()[0].metadata.at("secret_id_accessor"), accessor);
+  EXPECT_EQ(token["metadata"]["secret_id_accessor"], accessor);
+  // The token store knows the token: it is real, an orphan, with the TTL.
+  auto entry =
+      core_->tokens().LookupAccessor(token["accessor"].get<std::string>());
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_TRUE(entry->orphan());
+  EXPECT_EQ(entry->ttl_seconds(), 600);
+  EXPECT_EQ(entry->metadata().at("secret_id_accessor"), accessor);
 
   Result again =
       Arca({"login", "approle", "--role-id", rid}, secret_id + "\n", "");
@@ -176,8 +144,9 @@ TEST_F(LoginServiceTest, RoleReadPrintsAKeyValueTable) {
   Result read = Arca({"auth", "approle", "role", "read", "ci"});
   ASSERT_EQ(read.code, 0) << read.err;
   EXPECT_THAT(read.out, MatchesRegex("(.|\n)*policies +a,b\n(.|\n)*"));
-  EXPECT_THAT(read.out,
-              MatchesRegex("(.|\n)*secret_id_bound_cidrs +10.0.0.0/8\n(.|\n)*"));
+  EXPECT_THAT(
+      read.out,
+      MatchesRegex("(.|\n)*secret_id_bound_cidrs +10.0.0.0/8\n(.|\n)*"));
   // An empty response prints nothing.
   Result del = Arca({"auth", "approle", "role", "delete", "ci"});
   EXPECT_EQ(del.code, 0);
@@ -191,35 +160,51 @@ TEST_F(LoginServiceTest, SecretIdIsNeverTakenFromTheCommandLine) {
 }
 
 TEST_F(LoginServiceTest, ManagementRpcsAreAuthorizedOnTheirDocumentedPaths) {
-  Result denied = Arca({"auth", "approle", "role", "write", "ci"}, "",
-                       "arca.s.someone-else");
-  EXPECT_EQ(denied.code, 1);
-  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
-  ASSERT_EQ(Arca({"auth", "approle", "role", "write", "ci"}).code, 0);
-  ASSERT_EQ(Arca({"auth", "approle", "secret-id", "generate", "ci"}).code, 0);
-  ASSERT_EQ(Arca({"auth", "approle", "role", "list"}).code, 0);
-  ASSERT_EQ(Arca({"auth", "kubernetes", "role", "list"}).code, 0);
-  EXPECT_THAT(checks(),
-              ::testing::IsSupersetOf(
-                  {"auth/approle/role/ci update",
-                   "auth/approle/role/ci/secret-id update",
-                   "auth/approle/role list", "auth/kubernetes/role list"}));
+  Result none = Arca({"auth", "approle", "role", "write", "ci"}, "",
+                     "arca.s.someone-else");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("UNAUTHENTICATED"));
+  ASSERT_EQ(
+      Arca({"policy", "write", "ci-admin", "-"},
+           R"({"path": {"auth/approle/role/ci": {"capabilities": ["update"]},
+                     "auth/approle/role/ci/secret-id": {"capabilities": ["update"]}}})")
+          .code,
+      0);
+  Result created =
+      Arca({"token", "create", "--policy", "ci-admin", "--format", "json"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const std::string limited = nlohmann::json::parse(created.out)["token"];
+  EXPECT_EQ(Arca({"auth", "approle", "role", "write", "ci"}, "", limited).code,
+            0);
+  EXPECT_EQ(
+      Arca({"auth", "approle", "secret-id", "generate", "ci"}, "", limited)
+          .code,
+      0);
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"auth", "approle", "role", "write", "other"},
+        {"auth", "approle", "role", "read", "ci"},
+        {"auth", "approle", "role", "list"},
+        {"auth", "approle", "secret-id", "list", "ci"},
+        {"auth", "kubernetes", "role", "list"}}) {
+    Result r = Arca(args, "", limited);
+    EXPECT_EQ(r.code, 1) << args[3];
+    EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED")) << args[3];
+  }
 }
 
 TEST_F(LoginServiceTest, DestroyingAnotherRolesSecretIdIsNotFound) {
   ASSERT_EQ(Arca({"auth", "approle", "role", "write", "a"}).code, 0);
   ASSERT_EQ(Arca({"auth", "approle", "role", "write", "b"}).code, 0);
-  auto gen = nlohmann::json::parse(
-      Arca({"auth", "approle", "secret-id", "generate", "a", "--format",
-            "json"})
-          .out);
+  auto gen = nlohmann::json::parse(Arca({"auth", "approle", "secret-id",
+                                         "generate", "a", "--format", "json"})
+                                       .out);
   const std::string accessor = gen["accessor"];
-  Result wrong = Arca({"auth", "approle", "secret-id", "destroy", "b",
-                       "--accessor", accessor});
+  Result wrong = Arca(
+      {"auth", "approle", "secret-id", "destroy", "b", "--accessor", accessor});
   EXPECT_EQ(wrong.code, 2);
   EXPECT_THAT(wrong.err, HasSubstr("NOT_FOUND"));
-  EXPECT_EQ(Arca({"auth", "approle", "secret-id", "destroy", "a",
-                  "--accessor", accessor})
+  EXPECT_EQ(Arca({"auth", "approle", "secret-id", "destroy", "a", "--accessor",
+                  accessor})
                 .code,
             0);
   EXPECT_EQ(Arca({"auth", "approle", "secret-id", "list", "a"}).out, "");
@@ -250,7 +235,7 @@ TEST_F(LoginServiceTest, KubernetesLoginWithARealSignatureThroughTheCli) {
                     WriteTemp("jwt", jwt + "\n")},
                    "", "");
   ASSERT_EQ(ok.code, 0) << ok.err;
-  EXPECT_THAT(ok.out, HasSubstr("arca.s.login-1"));
+  EXPECT_THAT(ok.out, HasSubstr("arca.s."));
   EXPECT_THAT(ok.out, HasSubstr("shop-read"));
 
   claims["aud"] = {"someone-else"};
@@ -262,6 +247,48 @@ TEST_F(LoginServiceTest, KubernetesLoginWithARealSignatureThroughTheCli) {
   EXPECT_THAT(refused.err, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(refused.err, HasSubstr("jwt audience mismatch"));
   EXPECT_THAT(refused.err, Not(HasSubstr(wrong_aud.substr(0, 30))));
+}
+
+TEST_F(LoginServiceTest, LoginsArePerAddressRateLimitedButManagementIsNot) {
+  server_->Shutdown();
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.allow_plaintext = true;
+  options.unauthenticated_rate.per_second = 0.001;
+  options.unauthenticated_rate.burst = 2;
+  auto server = ApiServer::Start(core_.get(), options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  address_ = absl::StrCat("127.0.0.1:", server_->port());
+  for (int i = 0; i < 2; ++i) {
+    Result r = Arca({"login", "approle", "--role-id", "x"}, "y\n", "");
+    EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED")) << i;
+  }
+  Result limited = Arca({"login", "kubernetes", "--role", "web", "--jwt-file",
+                         WriteTemp("jwt-limited", "a.b.c")},
+                        "", "");
+  EXPECT_EQ(limited.code, 1);
+  EXPECT_THAT(limited.err, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_EQ(Arca({"auth", "approle", "role", "list"}).code, 0);
+}
+
+TEST_F(LoginServiceTest, LoginsAreUnavailableWhileSealedAndWorkAfterUnseal) {
+  ASSERT_EQ(Arca({"auth", "approle", "role", "write", "ci"}).code, 0);
+  Result role_id = Arca({"auth", "approle", "role-id", "ci"});
+  const std::string rid(role_id.out.substr(0, role_id.out.size() - 1));
+  auto gen = nlohmann::json::parse(Arca({"auth", "approle", "secret-id",
+                                         "generate", "ci", "--format", "json"})
+                                       .out);
+  const std::string secret_id = gen["secret_id"];
+  ASSERT_TRUE(core_->Seal().ok());
+  Result sealed =
+      Arca({"login", "approle", "--role-id", rid}, secret_id + "\n", "");
+  EXPECT_EQ(sealed.code, 1);
+  EXPECT_THAT(sealed.err, HasSubstr("UNAVAILABLE"));
+  ASSERT_TRUE(core_->Unseal(share_, false).ok());
+  Result ok =
+      Arca({"login", "approle", "--role-id", rid}, secret_id + "\n", "");
+  EXPECT_EQ(ok.code, 0) << ok.err;
 }
 
 TEST_F(LoginServiceTest, PeerIpDropsThePortAndBrackets) {
