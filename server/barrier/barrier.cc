@@ -433,22 +433,37 @@ absl::Status Barrier::VerifyUnsealKey(const kms::SecretBytes& unseal_key) {
 absl::Status Barrier::Rekey(const kms::SecretBytes& new_unseal_key,
                             std::vector<storage::Mutation> plain_records) {
   RETURN_IF_ERROR(CheckUnsealKey(new_unseal_key));
-  State& s = *state_;
-  absl::MutexLock lock(&s.mu);
-  RETURN_IF_ERROR(s.CheckUnsealed());
-  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> unseal_aead,
-                   kms::AesGcm::New(new_unseal_key));
-  ASSIGN_OR_RETURN(
-      std::string record,
-      SealKeyRecord(*unseal_aead, s.root_key.Reveal(), kRootKeyPath));
   for (const storage::Mutation& m : plain_records) {
     if (m.key == kRootKeyPath || m.key == kKeyringPath) {
       return absl::InvalidArgumentError("rekey: reserved barrier path");
     }
   }
-  plain_records.push_back(
-      storage::Mutation::Put(std::string(kRootKeyPath), std::move(record)));
-  return backend_->Batch(plain_records);
+  State& s = *state_;
+  absl::MutexLock lock(&s.mu);
+  RETURN_IF_ERROR(s.CheckUnsealed());
+  absl::MutexLock keyring_lock(&s.keyring_mu);
+  // A fresh root key, so that an old root-key record (from a backup) opened
+  // with an old unseal key cannot decrypt the keyring written from now on.
+  kms::SecretBytes root_key = kms::RandomSecret(kKeySize);
+  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> root_aead,
+                   kms::AesGcm::New(root_key));
+  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> unseal_aead,
+                   kms::AesGcm::New(new_unseal_key));
+  kms::SecretBytes keyring = SerializeKeyring(s.terms, s.active);
+  ASSIGN_OR_RETURN(std::string keyring_record,
+                   SealKeyRecord(*root_aead, keyring.Reveal(), kKeyringPath));
+  ASSIGN_OR_RETURN(
+      std::string root_record,
+      SealKeyRecord(*unseal_aead, root_key.Reveal(), kRootKeyPath));
+  plain_records.push_back(storage::Mutation::Put(std::string(kKeyringPath),
+                                                 std::move(keyring_record)));
+  plain_records.push_back(storage::Mutation::Put(std::string(kRootKeyPath),
+                                                 std::move(root_record)));
+  RETURN_IF_ERROR(backend_->Batch(plain_records));
+  // Only after the batch is durable: on failure the old root key stays valid.
+  s.root_key = std::move(root_key);
+  s.root_aead = std::move(root_aead);
+  return absl::OkStatus();
 }
 
 void Barrier::Seal() {

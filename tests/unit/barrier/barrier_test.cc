@@ -383,6 +383,24 @@ TEST_F(BarrierTest, RekeyMakesOldUnsealKeyFailAndNewOneWork) {
   EXPECT_THAT(*barrier->Get("data"), Optional(std::string("survives rekey")));
 }
 
+TEST_F(BarrierTest, RekeyReplacesRootKeySoOldRootRecordCannotOpenKeyring) {
+  auto barrier = NewUnsealed();
+  ASSERT_TRUE(barrier->Put("before", "old data").ok());
+  const std::string old_root_record = Raw(kRootKeyPath);
+  const std::string old_keyring_record = Raw(kKeyringPath);
+  ASSERT_TRUE(barrier->Rekey(kms::RandomSecret(32)).ok());
+  EXPECT_NE(Raw(kKeyringPath), old_keyring_record);
+  ASSERT_TRUE(barrier->Rotate().ok());
+  ASSERT_TRUE(barrier->Put("after", "new data").ok());
+  barrier->Seal();
+  // An attacker restores the pre-rekey root-key record and holds the old
+  // unseal key: the old root key must not open the current keyring.
+  ASSERT_TRUE(backend_.Put(kRootKeyPath, old_root_record).ok());
+  absl::Status s = barrier->Unseal(unseal_key_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_TRUE(barrier->Sealed());
+}
+
 TEST_F(BarrierTest, StoredBytesNeverContainPlaintextOrKeys) {
   const std::string canary = "CANARY-3f9a1c7e-do-not-store-in-clear";
   Options options;
