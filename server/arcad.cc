@@ -126,6 +126,39 @@ absl::Status WritePrivateFile(const std::filesystem::path& path,
             : absl::UnavailableError("cannot write " + path.string());
 }
 
+// Creates the data dir (mode 0700) if missing. An existing directory keeps
+// its mode: it may be shared (--data-dir /tmp), so arcad never chmods it, and
+// warns when group or others may enter it. The store itself (db/) and the
+// files arcad writes are created 0700/0600 under umask 077.
+absl::Status PrepareDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(data_dir, ec)) {
+    struct stat st;
+    if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError("data dir " + data_dir +
+                                           " is not a directory");
+    }
+    if ((st.st_mode & 077) != 0) {
+      spdlog::warn(
+          "data dir {} is accessible to group/others (mode {:o}); arcad "
+          "leaves an existing directory's mode alone: use a directory only "
+          "arcad's user can enter",
+          data_dir, st.st_mode & 07777);
+    }
+    return absl::OkStatus();
+  }
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError("cannot create data dir " + data_dir +
+                                  ": " + ec.message());
+  }
+  if (chmod(data_dir.c_str(), 0700) != 0) {
+    return absl::UnavailableError("cannot set mode 0700 on data dir " +
+                                  data_dir);
+  }
+  return absl::OkStatus();
+}
+
 // Dev mode: initialize with one share on first start (printing the share and
 // root token once), keep the share in the data dir, and unseal with it.
 absl::Status DevInitAndUnseal(arca::core::Core& core,
@@ -271,13 +304,10 @@ int main(int argc, char** argv) {
     }
     data_dir = "./arca-data";
   }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data dir {}: {}", data_dir, ec.message());
+  if (auto st = PrepareDataDir(data_dir); !st.ok()) {
+    spdlog::error("{}", std::string(st.message()));
     return 1;
   }
-  chmod(data_dir.c_str(), 0700);
 
   // Signals are handled by one thread; block them before any other starts.
   sigset_t signals;
