@@ -27,6 +27,7 @@
 //   format (1 B, 0x01) ‖ active term (4 B) ‖ term count (4 B)
 //   ‖ per term: term (4 B) ‖ install time, unix seconds (8 B)
 //              ‖ reserved encryptions (8 B) ‖ key (32 B)
+#include "spdlog/spdlog.h"
 
 namespace arca::barrier {
 namespace {
@@ -54,10 +55,15 @@ std::string Printable(std::string_view path) {
   return absl::CHexEscape(std::string(path));
 }
 
+// Integrity failures mean tampering or corruption of the store: the
+// operator must see them even though only the client gets the status. The
+// message names the path, never a value.
 absl::Status DataLoss(std::string_view path, std::string_view why) {
-  return absl::DataLossError(
+  std::string message =
       absl::StrCat("integrity check failed: stored record at \"",
-                   Printable(path), "\" ", std::string(why)));
+                   Printable(path), "\" ", std::string(why));
+  spdlog::error("barrier: {}", message);
+  return absl::DataLossError(std::move(message));
 }
 
 // Wipes a heap string that held key material (AesGcm::Decrypt returns
