@@ -374,6 +374,46 @@ TEST_F(ArcaCliTest, NegativeCasIsRejectedBeforeAnyRequest) {
   EXPECT_THAT(fake_.puts, IsEmpty());
 }
 
+TEST_F(ArcaCliTest, EveryNumericFlagRejectsNegativeAndOutOfRangeValues) {
+  Unseal();
+  struct Case {
+    std::vector<std::string> command;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"kv", "get", "a"}, "--version"},
+      {{"kv", "metadata", "put", "a"}, "--max-versions"},
+      {{"operator", "init"}, "--key-shares"},
+      {{"operator", "init"}, "--key-threshold"},
+      {{"operator", "rekey"}, "--key-shares"},
+      {{"operator", "rekey"}, "--key-threshold"},
+      {{"token", "create"}, "--num-uses"},
+      {{"transit", "config", "k"}, "--min-decryption-version"},
+      {{"transit", "config", "k"}, "--min-encryption-version"},
+      {{"tokenize", "decode", "r", "--transformation", "t"}, "--key-version"},
+      {{"auth", "approle", "role", "write", "r"}, "--secret-id-num-uses"},
+      {{"auth", "approle", "secret-id", "generate", "r"}, "--num-uses"},
+  };
+  // -18446744073709551613 wraps to 3 in a uint64_t; the others saturate or
+  // are not numbers at all.
+  const std::vector<std::string> bad = {"-18446744073709551613", "-1",
+                                        "99999999999999999999", "1x", "+2"};
+  for (const Case& c : cases) {
+    for (const std::string& value : bad) {
+      std::vector<std::string> args = c.command;
+      args.push_back(c.flag + "=" + value);
+      Result r = Run(args);
+      EXPECT_NE(r.rc, 0) << c.flag << "=" << value;
+      EXPECT_THAT(r.err, HasSubstr(c.flag + " must be a whole number"))
+          << c.flag << "=" << value;
+      EXPECT_LT(r.err.size(), 300u);
+    }
+  }
+  absl::MutexLock l(&fake_.mu);
+  EXPECT_FALSE(fake_.rekey_started);
+  EXPECT_EQ(fake_.init_request.secret_shares(), 0u);
+}
+
 TEST_F(ArcaCliTest, KvPutDashAtATerminalPromptsAndDropsTheNewline) {
   Unseal();
   Result r = Run({"kv", "put", "app/db", "password=-"}, "typed-secret\n",
