@@ -20,6 +20,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "kms/secret_bytes.h"
 #include "server/api/server.h"
 #include "server/core/core.h"
@@ -214,9 +215,11 @@ int main(int argc, char** argv) {
                "unseal share, initialized and unsealed at start, plaintext "
                "on loopback unless --tls-cert is given");
   app.add_option("--data-dir", data_dir, "Directory of the RocksDB store");
-  app.add_option("--listen", listen, "HOST:PORT to serve gRPC on")
+  app.add_option("--listen", listen,
+                 "HOST:PORT to serve gRPC on (port 0: any free port, logged)")
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
+  app.add_option("--log-level", log_level,
+                 "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
   std::string tls_cert, tls_key, tls_client_ca, unix_socket;
   bool insecure_plaintext = false;
@@ -247,6 +250,17 @@ int main(int argc, char** argv) {
   app.add_flag("--disable-mlock", disable_mlock,
                "Start even if memory cannot be locked (keys may reach swap)");
   CLI11_PARSE(app, argc, argv);
+  // spdlog's from_str turns an unknown name into "off": silence by typo.
+  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    std::cerr << "arcad: --log-level must be one of trace, debug, info, "
+                 "warn, error, critical, off\n";
+    return 1;
+  }
+  if (auto st = arca::api::CheckListenAddress(listen); !st.ok()) {
+    std::cerr << "arcad: --listen: " << st.message() << "\n";
+    return 1;
+  }
 
   if (auto st = SetSmallThreadStacks(); !st.ok()) {
     std::cerr << "arcad: " << st.message() << "\n";
@@ -295,7 +309,7 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("arcad");
   spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_level(level);
 
   if (data_dir.empty()) {
     if (!dev) {
@@ -339,8 +353,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto status = (*core)->GetSealStatus();
+  // The port bound, which differs from --listen's with port 0.
+  const std::string bound = absl::StrCat(
+      listen.substr(0, listen.rfind(':')), ":", (*server)->port());
   spdlog::info("arcad {} listening on {} ({}{}{}; data dir {}, {})",
-               arca::core::kVersion, listen,
+               arca::core::kVersion, bound,
                options.tls.has_value()
                    ? (options.tls->client_ca_pem.empty() ? "TLS" : "mutual TLS")
                    : "PLAINTEXT",
