@@ -180,7 +180,9 @@ int RunList(const Context& ctx, const KvCommon& args) {
     if (ctx.json()) return ctx.PrintJson(*response);
     std::ostream& out = *ctx.io.out;
     out << "Keys\n----\n";
-    for (const std::string& key : response->keys()) out << key << "\n";
+    for (const std::string& key : response->keys()) {
+      out << EscapeForTerminal(key) << "\n";
+    }
     out << std::flush;
     return kExitOk;
   });

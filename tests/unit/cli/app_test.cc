@@ -660,6 +660,23 @@ TEST_F(ArcaCliTest, KvGetFieldPrintsTheRawValueOnly) {
   EXPECT_EQ(r.out, "hunter2");
 }
 
+TEST_F(ArcaCliTest, KvTableEscapesControlBytesWhileFieldAndJsonStayExact) {
+  Unseal();
+  const std::string value = "x\x1b]0;owned\x07\x1b[31m";
+  ASSERT_EQ(Run({"kv", "put", "app/db", "k\x1b[2J=" + value}).rc, 0);
+  Result table = Run({"kv", "get", "app/db"});
+  EXPECT_EQ(table.rc, 0) << table.err;
+  EXPECT_EQ(table.out.find('\x1b'), std::string::npos) << table.out;
+  EXPECT_THAT(table.out,
+              HasSubstr("k\\x1b[2J   x\\x1b]0;owned\\x07\\x1b[31m"));
+  Result field = Run({"kv", "get", "app/db", "--field", "k\x1b[2J"});
+  EXPECT_EQ(field.out, value);
+  Result json = Run({"kv", "get", "app/db", "--format", "json"});
+  EXPECT_THAT(json.out, HasSubstr(R"(\u001b]0;owned\u0007\u001b[31m)"));
+  Result list = Run({"kv", "list"});
+  EXPECT_EQ(list.out.find('\x1b'), std::string::npos) << list.out;
+}
+
 TEST_F(ArcaCliTest, KvGetJsonHasSortedDataAndMetadata) {
   Unseal();
   ASSERT_EQ(Run({"kv", "put", "app/db", "b=2", "a=1"}).rc, 0);
