@@ -247,6 +247,22 @@ int main(int argc, char** argv) {
   app.add_option("--unauthenticated-burst", options.unauthenticated_rate.burst,
                  "Burst size of --unauthenticated-rate")
       ->capture_default_str();
+  arca::storage::RocksDbBackend::Options storage_options;
+  app.add_option("--min-free-space", storage_options.min_free_bytes,
+                 "Bytes kept free on the data filesystem: writes are refused "
+                 "(UNAVAILABLE, disk full) below it; 0 turns the reserve off")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return !v.empty() &&
+                           v.find_first_not_of("0123456789") ==
+                               std::string::npos &&
+                           v.size() <= 19
+                       ? std::string()
+                       : std::string("--min-free-space must be a byte count "
+                                     "(0 to 9999999999999999999)");
+          },
+          "BYTES"))
+      ->capture_default_str();
   app.add_flag("--disable-mlock", disable_mlock,
                "Start even if memory cannot be locked (keys may reach swap)");
   CLI11_PARSE(app, argc, argv);
@@ -330,7 +346,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto backend = arca::storage::RocksDbBackend::Open(data_dir + "/db");
+  auto backend =
+      arca::storage::RocksDbBackend::Open(data_dir + "/db", storage_options);
   if (!backend.ok()) {
     spdlog::error("cannot open storage: {}", std::string(backend.status().message()));
     return 1;

@@ -70,5 +70,17 @@ TEST(ArcadFlagsTest, PortInUseSaysAddressAlreadyInUse) {
                     HasSubstr("Address already in use")));
 }
 
+TEST(ArcadFlagsTest, MinFreeSpaceSetsTheStorageReserve) {
+  TempDir dir;
+  // A reserve no disk can meet: dev mode's first write (init) is refused.
+  CliResult r = RunArcad(dir, {"--dev", "--listen", "127.0.0.1:0",
+                               "--min-free-space", "9999999999999999999"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out + r.err, HasSubstr("disk full"));
+  CliResult bad = RunArcad(dir, {"--min-free-space", "-1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--min-free-space must be a byte count"));
+}
+
 }  // namespace
 }  // namespace arca::testing
