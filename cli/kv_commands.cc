@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/errors.h"
 #include "cli/kv_args.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 
@@ -179,7 +180,9 @@ int RunList(const Context& ctx, const KvCommon& args) {
     if (ctx.json()) return ctx.PrintJson(*response);
     std::ostream& out = *ctx.io.out;
     out << "Keys\n----\n";
-    for (const std::string& key : response->keys()) out << key << "\n";
+    for (const std::string& key : response->keys()) {
+      out << EscapeForTerminal(key) << "\n";
+    }
     out << std::flush;
     return kExitOk;
   });
@@ -382,7 +385,8 @@ void AddKvCommands(CLI::App& app, Context& ctx) {
     args->field_opt = cmd->add_option("--field", args->field,
                                       "Print only this field's raw value");
     cmd->add_option("--version", args->version,
-                    "Version to read (default: latest)");
+                    "Version to read (default: latest)")
+        ->check(WholeNumberFor<uint64_t>("--version"));
     AddMount(cmd, &args->common);
     cmd->callback(
         [c, args] { c->action = [c, args] { return RunGet(*c, *args); }; });
@@ -439,7 +443,8 @@ void AddKvCommands(CLI::App& app, Context& ctx) {
     AddPath(cmd, &args->common);
     args->max_versions_opt =
         cmd->add_option("--max-versions", args->max_versions,
-                        "Versions kept (0: server default)");
+                        "Versions kept (0: server default)")
+            ->check(WholeNumberFor<uint32_t>("--max-versions"));
     args->cas_required_opt =
         cmd->add_option("--cas-required", args->cas_required,
                         "Require --cas on every write")

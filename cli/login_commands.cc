@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "cli/context.h"
 #include "cli/errors.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 #include "nlohmann/json.hpp"
@@ -201,7 +202,8 @@ void AddAuthApprole(CLI::App& auth, Context& ctx) {
   write->add_option("--secret-id-ttl", f->secret_id_ttl,
                     "Default secret_id lifetime (none: never expires)");
   write->add_option("--secret-id-num-uses", f->secret_id_num_uses,
-                    "Default secret_id uses (0: unlimited)");
+                    "Default secret_id uses (0: unlimited)")
+      ->check(WholeNumberFor<int>("--secret-id-num-uses"));
   write->add_option("--secret-id-bound-cidr", f->cidrs,
                     "Logins only from this CIDR block (repeatable)");
   write->callback([&ctx, f] {
@@ -282,7 +284,8 @@ void AddAuthApprole(CLI::App& auth, Context& ctx) {
   auto* gen = sid->add_subcommand("generate", "Issue a new secret_id");
   gen->add_option("name", g->name, "Role name")->required();
   gen->add_option("--ttl", g->ttl, "Lifetime (default: the role's)");
-  gen->add_option("--num-uses", g->num_uses, "Uses (default: the role's)");
+  gen->add_option("--num-uses", g->num_uses, "Uses (default: the role's)")
+      ->check(WholeNumberFor<int>("--num-uses"));
   gen->add_option("--cidr", g->cidrs, "Only from this CIDR (repeatable)");
   gen->add_option("--metadata", g->metadata, "KEY=VALUE (repeatable)");
   gen->callback([&ctx, g] {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/context.h"
 #include "cli/errors.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 
@@ -321,10 +322,10 @@ void AddOperatorCommands(CLI::App& app, Context& ctx) {
         "Initialize a new server; prints the unseal shares and root "
         "token");
     cmd->add_option("--key-shares", *shares, "Number of unseal shares")
-        ->check(CLI::Range(1, 255))
+        ->check(WholeNumberIn("--key-shares", 1, 255))
         ->capture_default_str();
     cmd->add_option("--key-threshold", *threshold, "Shares needed to unseal")
-        ->check(CLI::Range(1, 255))
+        ->check(WholeNumberIn("--key-threshold", 1, 255))
         ->capture_default_str();
     cmd->callback([c, shares, threshold] {
       c->action = [c, shares, threshold] {
@@ -365,11 +366,11 @@ void AddOperatorCommands(CLI::App& app, Context& ctx) {
         "a hidden prompt");
     args->shares_opt =
         cmd->add_option("--key-shares", args->shares, "New number of shares")
-            ->check(CLI::Range(1, 255));
+            ->check(WholeNumberIn("--key-shares", 1, 255));
     args->threshold_opt =
         cmd->add_option("--key-threshold", args->threshold,
                         "New number of shares needed to unseal")
-            ->check(CLI::Range(1, 255));
+            ->check(WholeNumberIn("--key-threshold", 1, 255));
     CLI::Option* nonce = cmd->add_option(
         "--nonce", args->nonce,
         "Nonce of the rekey in progress (to continue or cancel it)");

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -25,7 +27,81 @@ google::protobuf::util::TypeResolver* GeneratedPoolResolver() {
   return resolver;
 }
 
+void AppendHexByte(std::string* out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->append("\\x");
+  out->push_back(kHex[c >> 4]);
+  out->push_back(kHex[c & 0xf]);
+}
+
+// Length of the valid UTF-8 sequence at text[i] (0 if invalid), and its
+// code point in *cp.
+size_t Utf8SequenceAt(std::string_view text, size_t i, uint32_t* cp) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = b(i);
+  size_t len = 0;
+  uint32_t min = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2, *cp = c & 0x1f, min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3, *cp = c & 0x0f, min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4, *cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    *cp = (*cp << 6) | (b(i + k) & 0x3f);
+  }
+  if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) {
+    return 0;
+  }
+  return len;
+}
+
 }  // namespace
+
+std::string EscapeForTerminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n') {
+        out.append("\\n");
+      } else if (c == '\r') {
+        out.append("\\r");
+      } else if (c == '\t') {
+        out.append("\\t");
+      } else if (c == '\\') {
+        out.append("\\\\");
+      } else if (c < 0x20 || c == 0x7f) {
+        AppendHexByte(&out, c);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t len = Utf8SequenceAt(text, i, &cp);
+    if (len == 0) {
+      AppendHexByte(&out, c);
+      ++i;
+    } else if (cp <= 0x9f) {  // C1 control, e.g. U+009B (CSI)
+      for (size_t k = 0; k < len; ++k) {
+        AppendHexByte(&out, static_cast<unsigned char>(text[i + k]));
+      }
+      i += len;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<std::string> ProtoToJson(const google::protobuf::Message& msg) {
   // MessageToJsonString serializes maps in hash order; serialize
@@ -59,8 +135,13 @@ std::string FormatTable(
     const std::vector<std::pair<std::string, std::string>>& rows,
     const std::pair<std::string, std::string>& header) {
   const bool has_header = !header.first.empty() || !header.second.empty();
+  std::vector<std::pair<std::string, std::string>> safe;
+  safe.reserve(rows.size());
+  for (const auto& [k, v] : rows) {
+    safe.emplace_back(EscapeForTerminal(k), EscapeForTerminal(v));
+  }
   size_t width = has_header ? header.first.size() : 0;
-  for (const auto& [k, v] : rows) width = std::max(width, k.size());
+  for (const auto& [k, v] : safe) width = std::max(width, k.size());
   std::string out;
   auto line = [&](const std::string& k, const std::string& v) {
     absl::StrAppend(&out, k, std::string(width - k.size() + 3, ' '), v, "\n");
@@ -70,7 +151,9 @@ std::string FormatTable(
     line(std::string(header.first.size(), '-'),
          std::string(header.second.size(), '-'));
   }
-  for (const auto& [k, v] : rows) line(k, v);
+  for (const auto& [k, v] : safe) line(k, v);
+  // Cells may be secret values: wipe the escaped copies.
+  for (auto& [k, v] : safe) explicit_bzero(v.data(), v.size());
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,8 +19,16 @@ namespace arca::cli {
 // the same response always prints the same bytes.
 absl::StatusOr<std::string> ProtoToJson(const google::protobuf::Message& msg);
 
+// `text` made safe for a terminal: control characters (C0, DEL and the C1
+// range U+0080..U+009F) become \n, \r, \t or \xNN, bytes that are not valid
+// UTF-8 become \xNN, and a backslash becomes \\ so the escaping is
+// unambiguous. Printable UTF-8 is unchanged.
+std::string EscapeForTerminal(std::string_view text);
+
 // Two aligned columns, one row per pair, each line ending in '\n'. With a
-// non-empty header pair, the header and a dashed rule come first.
+// non-empty header pair, the header and a dashed rule come first. Cells are
+// passed through EscapeForTerminal: a secret value or key name cannot move
+// the cursor, recolour or rewrite the terminal.
 std::string FormatTable(
     const std::vector<std::pair<std::string, std::string>>& rows,
     const std::pair<std::string, std::string>& header = {});

@@ -15,6 +15,7 @@
 #include "cli/context.h"
 #include "cli/duration.h"
 #include "cli/errors.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 
@@ -214,7 +215,7 @@ void AddTokenCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--max-ttl", args->max_ttl, "Renewals never go past this");
     cmd->add_option("--num-uses", args->num_uses,
                     "Requests the token may make (0: unlimited)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(WholeNumberFor<int64_t>("--num-uses"));
     cmd->add_flag("--orphan", args->orphan,
                   "No parent: the token survives the current token's "
                   "revocation (needs sudo on auth/token/create)");

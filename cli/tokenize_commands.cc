@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "cli/context.h"
 #include "cli/errors.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 
@@ -592,7 +593,8 @@ void AddTokenizeCommands(CLI::App& app, Context& ctx) {
     if (s.op != Op::kEncode) {
       cmd->add_option("--key-version", a->key_version,
                       "fpe with internal/supplied tweak: the key version "
-                      "encode reported (default: latest)");
+                      "encode reported (default: latest)")
+          ->check(WholeNumberFor<uint32_t>("--key-version"));
     }
     AddMountOption(cmd, &a->mount);
     const Op op = s.op;

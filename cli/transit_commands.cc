@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "cli/context.h"
 #include "cli/errors.h"
+#include "cli/numeric_flags.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
 #include "cli/transit_files.h"
@@ -593,10 +594,14 @@ void AddTransitCommands(CLI::App& app, Context& ctx) {
     AddKeyArgs(cmd, &args->key);
     args->min_dec_opt = cmd->add_option("--min-decryption-version",
                                         args->min_decryption_version,
-                                        "Oldest version allowed to decrypt");
+                                        "Oldest version allowed to decrypt")
+                         ->check(WholeNumberFor<uint32_t>(
+                             "--min-decryption-version"));
     args->min_enc_opt = cmd->add_option("--min-encryption-version",
                                         args->min_encryption_version,
-                                        "Version used to encrypt (0: latest)");
+                                        "Version used to encrypt (0: latest)")
+                         ->check(WholeNumberFor<uint32_t>(
+                             "--min-encryption-version"));
     args->deletion_opt = cmd->add_flag(
         "--deletion-allowed", args->deletion_allowed, "Allow deleting the key");
     cmd->callback(

@@ -20,6 +20,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "kms/secret_bytes.h"
 #include "server/api/server.h"
 #include "server/core/core.h"
@@ -129,6 +130,39 @@ absl::Status WritePrivateFile(const std::filesystem::path& path,
             : absl::UnavailableError("cannot write " + path.string());
 }
 
+// Creates the data dir (mode 0700) if missing. An existing directory keeps
+// its mode: it may be shared (--data-dir /tmp), so arcad never chmods it, and
+// warns when group or others may enter it. The store itself (db/) and the
+// files arcad writes are created 0700/0600 under umask 077.
+absl::Status PrepareDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(data_dir, ec)) {
+    struct stat st;
+    if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError("data dir " + data_dir +
+                                           " is not a directory");
+    }
+    if ((st.st_mode & 077) != 0) {
+      spdlog::warn(
+          "data dir {} is accessible to group/others (mode {:o}); arcad "
+          "leaves an existing directory's mode alone: use a directory only "
+          "arcad's user can enter",
+          data_dir, st.st_mode & 07777);
+    }
+    return absl::OkStatus();
+  }
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError("cannot create data dir " + data_dir +
+                                  ": " + ec.message());
+  }
+  if (chmod(data_dir.c_str(), 0700) != 0) {
+    return absl::UnavailableError("cannot set mode 0700 on data dir " +
+                                  data_dir);
+  }
+  return absl::OkStatus();
+}
+
 // Dev mode: initialize with one share on first start (printing the share and
 // root token once), keep the share in the data dir, and unseal with it.
 absl::Status DevInitAndUnseal(arca::core::Core& core,
@@ -184,9 +218,11 @@ int main(int argc, char** argv) {
                "unseal share, initialized and unsealed at start, plaintext "
                "on loopback unless --tls-cert is given");
   app.add_option("--data-dir", data_dir, "Directory of the RocksDB store");
-  app.add_option("--listen", listen, "HOST:PORT to serve gRPC on")
+  app.add_option("--listen", listen,
+                 "HOST:PORT to serve gRPC on (port 0: any free port, logged)")
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
+  app.add_option("--log-level", log_level,
+                 "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
   std::string tls_cert, tls_key, tls_client_ca, unix_socket;
   bool insecure_plaintext = false;
@@ -214,9 +250,36 @@ int main(int argc, char** argv) {
   app.add_option("--unauthenticated-burst", options.unauthenticated_rate.burst,
                  "Burst size of --unauthenticated-rate")
       ->capture_default_str();
+  arca::storage::RocksDbBackend::Options storage_options;
+  app.add_option("--min-free-space", storage_options.min_free_bytes,
+                 "Bytes kept free on the data filesystem: writes are refused "
+                 "(UNAVAILABLE, disk full) below it; 0 turns the reserve off")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return !v.empty() &&
+                           v.find_first_not_of("0123456789") ==
+                               std::string::npos &&
+                           v.size() <= 19
+                       ? std::string()
+                       : std::string("--min-free-space must be a byte count "
+                                     "(0 to 9999999999999999999)");
+          },
+          "BYTES"))
+      ->capture_default_str();
   app.add_flag("--disable-mlock", disable_mlock,
                "Start even if memory cannot be locked (keys may reach swap)");
   CLI11_PARSE(app, argc, argv);
+  // spdlog's from_str turns an unknown name into "off": silence by typo.
+  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    std::cerr << "arcad: --log-level must be one of trace, debug, info, "
+                 "warn, error, critical, off\n";
+    return 1;
+  }
+  if (auto st = arca::api::CheckListenAddress(listen); !st.ok()) {
+    std::cerr << "arcad: --listen: " << st.message() << "\n";
+    return 1;
+  }
 
   if (auto st = SetSmallThreadStacks(); !st.ok()) {
     std::cerr << "arcad: " << st.message() << "\n";
@@ -265,7 +328,7 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("arcad");
   spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_level(level);
 
   if (data_dir.empty()) {
     if (!dev) {
@@ -274,13 +337,10 @@ int main(int argc, char** argv) {
     }
     data_dir = "./arca-data";
   }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data dir {}: {}", data_dir, ec.message());
+  if (auto st = PrepareDataDir(data_dir); !st.ok()) {
+    spdlog::error("{}", std::string(st.message()));
     return 1;
   }
-  chmod(data_dir.c_str(), 0700);
 
   // Signals are handled by one thread; block them before any other starts.
   sigset_t signals;
@@ -289,7 +349,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto backend = arca::storage::RocksDbBackend::Open(data_dir + "/db");
+  auto backend =
+      arca::storage::RocksDbBackend::Open(data_dir + "/db", storage_options);
   if (!backend.ok()) {
     spdlog::error("cannot open storage: {}", std::string(backend.status().message()));
     return 1;
@@ -312,8 +373,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto status = (*core)->GetSealStatus();
+  // The port bound, which differs from --listen's with port 0.
+  const std::string bound = absl::StrCat(
+      listen.substr(0, listen.rfind(':')), ":", (*server)->port());
   spdlog::info("arcad {} listening on {} ({}{}{}; data dir {}, {})",
-               arca::core::kVersion, listen,
+               arca::core::kVersion, bound,
                options.tls.has_value()
                    ? (options.tls->client_ca_pem.empty() ? "TLS" : "mutual TLS")
                    : "PLAINTEXT",

@@ -1,12 +1,15 @@
 #include "server/api/server.h"
 
+#include <netdb.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -41,7 +44,67 @@ std::shared_ptr<grpc::ServerCredentials> TlsCredentials(
   return creds;
 }
 
+// Splits HOST:PORT or [IPv6]:PORT; false if there is no colon.
+bool SplitHostPort(const std::string& address, std::string* host,
+                   std::string* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  *port = address.substr(colon + 1);
+  if (absl::StartsWith(*host, "[") && absl::EndsWith(*host, "]")) {
+    *host = host->substr(1, host->size() - 2);
+  }
+  return true;
+}
+
+// gRPC reports a failed bind only as "no port": bind the address ourselves
+// to learn the OS's reason ("Address already in use", "Cannot assign
+// requested address", ...). Empty if it binds (or cannot be resolved).
+std::string BindFailureReason(const std::string& address) {
+  std::string host, port;
+  if (!SplitHostPort(address, &host, &port)) return "";
+  struct addrinfo hints = {};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  struct addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return gai_strerror(rc);
+  }
+  std::string reason;
+  for (struct addrinfo* a = found; a != nullptr && reason.empty();
+       a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+                    a->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) reason = strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return reason;
+}
+
 }  // namespace
+
+absl::Status CheckListenAddress(const std::string& address) {
+  std::string host, port;
+  uint32_t number = 0;
+  const bool digits =
+      SplitHostPort(address, &host, &port) && !port.empty() &&
+      port.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || host.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address \"", address, "\" is not HOST:PORT"));
+  }
+  if (!absl::SimpleAtoi(port, &number) || number > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", address,
+                     "\": port must be 0..65535 (0: any free port)"));
+  }
+  return absl::OkStatus();
+}
 
 bool IsLoopbackListenAddress(const std::string& address) {
   std::string host;
@@ -96,6 +159,9 @@ struct ApiServer::Services {
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     core::Core* core, const ServerOptions& options) {
+  if (absl::Status s = CheckListenAddress(options.listen_address); !s.ok()) {
+    return s;
+  }
   if (!options.tls.has_value()) {
     if (!options.allow_plaintext) {
       return absl::InvalidArgumentError(
@@ -154,11 +220,15 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   // 0600 (owner read/write, no execute bit).
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
+    // The reason is only probed after gRPC failed, so no bind races it.
+    const std::string reason =
+        server->port_ == 0 ? BindFailureReason(options.listen_address) : "";
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address,
                      options.unix_socket_path.empty()
                          ? ""
-                         : " and unix:" + options.unix_socket_path));
+                         : " and unix:" + options.unix_socket_path,
+                     reason.empty() ? "" : ": " + reason));
   }
   if (!options.unix_socket_path.empty()) {
     server->unix_socket_path_ = options.unix_socket_path;

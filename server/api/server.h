@@ -24,6 +24,8 @@ struct TlsOptions {
 };
 
 struct ServerOptions {
+  // HOST:PORT or [IPv6]:PORT; PORT in 0..65535, 0 meaning any free port (see
+  // ApiServer::port() for the one bound).
   std::string listen_address = "127.0.0.1:8200";
   // TLS on the TCP listener. Without it the listener is plaintext, which
   // Start() allows only when `allow_plaintext` is set and the address is a
@@ -38,6 +40,10 @@ struct ServerOptions {
   // Per-peer limit on the RPCs that take no token.
   RateLimitOptions unauthenticated_rate;
 };
+
+// INVALID_ARGUMENT unless `address` is HOST:PORT or [IPv6]:PORT with a
+// non-empty host and PORT decimal in 0..65535.
+absl::Status CheckListenAddress(const std::string& address);
 
 // True for "127.x.y.z:P", "[::1]:P" and "localhost:P".
 bool IsLoopbackListenAddress(const std::string& address);

@@ -27,6 +27,7 @@
 //   format (1 B, 0x01) ‖ active term (4 B) ‖ term count (4 B)
 //   ‖ per term: term (4 B) ‖ install time, unix seconds (8 B)
 //              ‖ reserved encryptions (8 B) ‖ key (32 B)
+#include "spdlog/spdlog.h"
 
 namespace arca::barrier {
 namespace {
@@ -54,10 +55,15 @@ std::string Printable(std::string_view path) {
   return absl::CHexEscape(std::string(path));
 }
 
+// Integrity failures mean tampering or corruption of the store: the
+// operator must see them even though only the client gets the status. The
+// message names the path, never a value.
 absl::Status DataLoss(std::string_view path, std::string_view why) {
-  return absl::DataLossError(
+  std::string message =
       absl::StrCat("integrity check failed: stored record at \"",
-                   Printable(path), "\" ", std::string(why)));
+                   Printable(path), "\" ", std::string(why));
+  spdlog::error("barrier: {}", message);
+  return absl::DataLossError(std::move(message));
 }
 
 // Wipes a heap string that held key material (AesGcm::Decrypt returns
@@ -433,22 +439,37 @@ absl::Status Barrier::VerifyUnsealKey(const kms::SecretBytes& unseal_key) {
 absl::Status Barrier::Rekey(const kms::SecretBytes& new_unseal_key,
                             std::vector<storage::Mutation> plain_records) {
   RETURN_IF_ERROR(CheckUnsealKey(new_unseal_key));
-  State& s = *state_;
-  absl::MutexLock lock(&s.mu);
-  RETURN_IF_ERROR(s.CheckUnsealed());
-  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> unseal_aead,
-                   kms::AesGcm::New(new_unseal_key));
-  ASSIGN_OR_RETURN(
-      std::string record,
-      SealKeyRecord(*unseal_aead, s.root_key.Reveal(), kRootKeyPath));
   for (const storage::Mutation& m : plain_records) {
     if (m.key == kRootKeyPath || m.key == kKeyringPath) {
       return absl::InvalidArgumentError("rekey: reserved barrier path");
     }
   }
-  plain_records.push_back(
-      storage::Mutation::Put(std::string(kRootKeyPath), std::move(record)));
-  return backend_->Batch(plain_records);
+  State& s = *state_;
+  absl::MutexLock lock(&s.mu);
+  RETURN_IF_ERROR(s.CheckUnsealed());
+  absl::MutexLock keyring_lock(&s.keyring_mu);
+  // A fresh root key, so that an old root-key record (from a backup) opened
+  // with an old unseal key cannot decrypt the keyring written from now on.
+  kms::SecretBytes root_key = kms::RandomSecret(kKeySize);
+  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> root_aead,
+                   kms::AesGcm::New(root_key));
+  ASSIGN_OR_RETURN(std::unique_ptr<kms::AesGcm> unseal_aead,
+                   kms::AesGcm::New(new_unseal_key));
+  kms::SecretBytes keyring = SerializeKeyring(s.terms, s.active);
+  ASSIGN_OR_RETURN(std::string keyring_record,
+                   SealKeyRecord(*root_aead, keyring.Reveal(), kKeyringPath));
+  ASSIGN_OR_RETURN(
+      std::string root_record,
+      SealKeyRecord(*unseal_aead, root_key.Reveal(), kRootKeyPath));
+  plain_records.push_back(storage::Mutation::Put(std::string(kKeyringPath),
+                                                 std::move(keyring_record)));
+  plain_records.push_back(storage::Mutation::Put(std::string(kRootKeyPath),
+                                                 std::move(root_record)));
+  RETURN_IF_ERROR(backend_->Batch(plain_records));
+  // Only after the batch is durable: on failure the old root key stays valid.
+  s.root_key = std::move(root_key);
+  s.root_aead = std::move(root_aead);
+  return absl::OkStatus();
 }
 
 void Barrier::Seal() {

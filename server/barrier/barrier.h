@@ -80,8 +80,10 @@ class Barrier {
   // or unsealed; changes nothing.
   absl::Status VerifyUnsealKey(const kms::SecretBytes& unseal_key);
 
-  // Re-encrypts the root key under `new_unseal_key`. Needs the barrier
-  // unsealed. After it returns OK the old unseal key no longer works.
+  // Generates a new root key, re-encrypts the keyring under it and stores it
+  // under `new_unseal_key`, in one atomic batch. Needs the barrier unsealed.
+  // After it returns OK neither the old unseal key nor an old root-key record
+  // (e.g. from a backup) opens the keyring.
   // `plain_records` (unencrypted, outside the barrier: the seal
   // configuration) are written in the same atomic batch, so a crash never
   // leaves a new root key record beside an old share configuration.

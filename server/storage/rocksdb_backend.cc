@@ -2,18 +2,23 @@
 
 #include <sys/statvfs.h>
 
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/list_children.h"
 #include "server/storage/rocksdb_status.h"
+#include "spdlog/spdlog.h"
 
 namespace arca::storage {
 namespace {
@@ -33,6 +38,27 @@ absl::Status CheckKey(std::string_view key) {
   if (key.empty()) return absl::InvalidArgumentError("storage key is empty");
   return absl::OkStatus();
 }
+
+// RocksDB's own LOG file is a writer that asserts (SIGABRT in Debian's
+// build) when used again after a full-disk error, so RocksDB logs through
+// spdlog instead. Its warnings and errors go to debug: every error that
+// matters reaches us as a rocksdb::Status and is reported by the caller, and
+// some are routine (a missing directory on first open). RocksDB does not put
+// values in its log.
+class SpdlogRocksDbLogger : public rocksdb::Logger {
+ public:
+  SpdlogRocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    if (level < GetInfoLogLevel() || !spdlog::should_log(spdlog::level::debug)) {
+      return;
+    }
+    char line[512];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    spdlog::debug("rocksdb: {}", line);
+  }
+};
 
 // Every acknowledged write is synced to disk through the WAL.
 rocksdb::WriteOptions SyncedWrite() {
@@ -57,6 +83,12 @@ rocksdb::Options DbOptions() {
   options.max_open_files = 256;
   options.keep_log_file_num = 4;
   options.max_total_wal_size = 4 * kWriteBufferBytes;
+  // Start-up and shutdown write nothing that is not needed: the WAL already
+  // holds every acknowledged write. A flush onto a full disk during recovery
+  // hits an assertion in Debian's RocksDB (SIGABRT) instead of an error.
+  options.avoid_flush_during_recovery = true;
+  options.avoid_flush_during_shutdown = true;
+  options.info_log = std::make_shared<SpdlogRocksDbLogger>();
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);

@@ -2,9 +2,11 @@
 // locked (or a refusal to start without --disable-mlock), core dumps off.
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 // The value of "Key:" in /proc/<pid>/status, in kB.
 long StatusKb(pid_t pid, const std::string& key) {
@@ -55,6 +58,34 @@ TEST(ProcessHygieneTest, ArcadRefusesToStartWhenMemoryCannotBeLocked) {
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
   EXPECT_THAT(refused.err, HasSubstr("mlockall failed"));
   EXPECT_THAT(refused.err, HasSubstr("--disable-mlock"));
+}
+
+mode_t ModeOf(const std::filesystem::path& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+TEST(ProcessHygieneTest, ArcadLeavesAnExistingDataDirModeAloneAndWarns) {
+  TempDir dir;
+  const auto data = dir.path() / "shared";
+  std::filesystem::create_directory(data);
+  ASSERT_EQ(chmod(data.c_str(), 01777), 0);
+  Arcad arcad(data, dir.path());
+  ASSERT_TRUE(arcad.Start());
+  EXPECT_EQ(ModeOf(data), 01777);
+  EXPECT_THAT(arcad.Log(), HasSubstr("accessible to group/others"));
+  // What arcad creates inside is its own.
+  EXPECT_EQ(ModeOf(data / "db") & 077, 0);
+}
+
+TEST(ProcessHygieneTest, ArcadCreatesAMissingDataDirWithMode0700) {
+  TempDir dir;
+  const auto data = dir.path() / "new" / "data";
+  Arcad arcad(data, dir.path());
+  ASSERT_TRUE(arcad.Start());
+  EXPECT_EQ(ModeOf(data), 0700);
+  EXPECT_THAT(arcad.Log(), Not(HasSubstr("accessible to group/others")));
 }
 
 TEST(ProcessHygieneTest, ArcadRunsWithCoreDumpsOff) {

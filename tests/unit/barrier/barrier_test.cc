@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "kms/secret_bytes.h"
 #include "server/storage/in_memory_backend.h"
 #include "server/storage/rocksdb_backend.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/unit/storage/temp_dir.h"
 
 namespace arca::barrier {
@@ -115,6 +118,29 @@ TEST_F(BarrierTest, UnsealBeforeInitializeFailsPrecondition) {
   EXPECT_EQ(barrier.Unseal(unseal_key_).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(barrier.Sealed());
+}
+
+TEST_F(BarrierTest, IntegrityFailureIsLoggedAtErrorWithPathNotValue) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
+  auto barrier = NewUnsealed();
+  const std::string plaintext = "logged-never-plaintext";
+  ASSERT_TRUE(barrier->Put("tampered/path", plaintext).ok());
+  std::string record = Raw("tampered/path");
+  record[record.size() - 1] ^= 1;
+  ASSERT_TRUE(backend_.Put("tampered/path", record).ok());
+  EXPECT_EQ(barrier->Get("tampered/path").status().code(),
+            absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(backend_.Put("short/path", "abc").ok());
+  EXPECT_EQ(barrier->Get("short/path").status().code(),
+            absl::StatusCode::kDataLoss);
+  spdlog::set_default_logger(previous);
+  EXPECT_THAT(log.str(), HasSubstr("[error]"));
+  EXPECT_THAT(log.str(), HasSubstr("\"tampered/path\" failed authentication"));
+  EXPECT_THAT(log.str(), HasSubstr("\"short/path\" is truncated"));
+  EXPECT_THAT(log.str(), Not(HasSubstr(plaintext)));
 }
 
 TEST_F(BarrierTest, RecordHasDocumentedHeader) {
@@ -381,6 +407,24 @@ TEST_F(BarrierTest, RekeyMakesOldUnsealKeyFailAndNewOneWork) {
             absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(barrier->Unseal(new_key).ok());
   EXPECT_THAT(*barrier->Get("data"), Optional(std::string("survives rekey")));
+}
+
+TEST_F(BarrierTest, RekeyReplacesRootKeySoOldRootRecordCannotOpenKeyring) {
+  auto barrier = NewUnsealed();
+  ASSERT_TRUE(barrier->Put("before", "old data").ok());
+  const std::string old_root_record = Raw(kRootKeyPath);
+  const std::string old_keyring_record = Raw(kKeyringPath);
+  ASSERT_TRUE(barrier->Rekey(kms::RandomSecret(32)).ok());
+  EXPECT_NE(Raw(kKeyringPath), old_keyring_record);
+  ASSERT_TRUE(barrier->Rotate().ok());
+  ASSERT_TRUE(barrier->Put("after", "new data").ok());
+  barrier->Seal();
+  // An attacker restores the pre-rekey root-key record and holds the old
+  // unseal key: the old root key must not open the current keyring.
+  ASSERT_TRUE(backend_.Put(kRootKeyPath, old_root_record).ok());
+  absl::Status s = barrier->Unseal(unseal_key_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_TRUE(barrier->Sealed());
 }
 
 TEST_F(BarrierTest, StoredBytesNeverContainPlaintextOrKeys) {

@@ -374,6 +374,46 @@ TEST_F(ArcaCliTest, NegativeCasIsRejectedBeforeAnyRequest) {
   EXPECT_THAT(fake_.puts, IsEmpty());
 }
 
+TEST_F(ArcaCliTest, EveryNumericFlagRejectsNegativeAndOutOfRangeValues) {
+  Unseal();
+  struct Case {
+    std::vector<std::string> command;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"kv", "get", "a"}, "--version"},
+      {{"kv", "metadata", "put", "a"}, "--max-versions"},
+      {{"operator", "init"}, "--key-shares"},
+      {{"operator", "init"}, "--key-threshold"},
+      {{"operator", "rekey"}, "--key-shares"},
+      {{"operator", "rekey"}, "--key-threshold"},
+      {{"token", "create"}, "--num-uses"},
+      {{"transit", "config", "k"}, "--min-decryption-version"},
+      {{"transit", "config", "k"}, "--min-encryption-version"},
+      {{"tokenize", "decode", "r", "--transformation", "t"}, "--key-version"},
+      {{"auth", "approle", "role", "write", "r"}, "--secret-id-num-uses"},
+      {{"auth", "approle", "secret-id", "generate", "r"}, "--num-uses"},
+  };
+  // -18446744073709551613 wraps to 3 in a uint64_t; the others saturate or
+  // are not numbers at all.
+  const std::vector<std::string> bad = {"-18446744073709551613", "-1",
+                                        "99999999999999999999", "1x", "+2"};
+  for (const Case& c : cases) {
+    for (const std::string& value : bad) {
+      std::vector<std::string> args = c.command;
+      args.push_back(c.flag + "=" + value);
+      Result r = Run(args);
+      EXPECT_NE(r.rc, 0) << c.flag << "=" << value;
+      EXPECT_THAT(r.err, HasSubstr(c.flag + " must be a whole number"))
+          << c.flag << "=" << value;
+      EXPECT_LT(r.err.size(), 300u);
+    }
+  }
+  absl::MutexLock l(&fake_.mu);
+  EXPECT_FALSE(fake_.rekey_started);
+  EXPECT_EQ(fake_.init_request.secret_shares(), 0u);
+}
+
 TEST_F(ArcaCliTest, KvPutDashAtATerminalPromptsAndDropsTheNewline) {
   Unseal();
   Result r = Run({"kv", "put", "app/db", "password=-"}, "typed-secret\n",
@@ -618,6 +658,23 @@ TEST_F(ArcaCliTest, KvGetFieldPrintsTheRawValueOnly) {
   Result r = Run({"kv", "get", "app/db", "--field", "password"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "hunter2");
+}
+
+TEST_F(ArcaCliTest, KvTableEscapesControlBytesWhileFieldAndJsonStayExact) {
+  Unseal();
+  const std::string value = "x\x1b]0;owned\x07\x1b[31m";
+  ASSERT_EQ(Run({"kv", "put", "app/db", "k\x1b[2J=" + value}).rc, 0);
+  Result table = Run({"kv", "get", "app/db"});
+  EXPECT_EQ(table.rc, 0) << table.err;
+  EXPECT_EQ(table.out.find('\x1b'), std::string::npos) << table.out;
+  EXPECT_THAT(table.out,
+              HasSubstr("k\\x1b[2J   x\\x1b]0;owned\\x07\\x1b[31m"));
+  Result field = Run({"kv", "get", "app/db", "--field", "k\x1b[2J"});
+  EXPECT_EQ(field.out, value);
+  Result json = Run({"kv", "get", "app/db", "--format", "json"});
+  EXPECT_THAT(json.out, HasSubstr(R"(\u001b]0;owned\u0007\u001b[31m)"));
+  Result list = Run({"kv", "list"});
+  EXPECT_EQ(list.out.find('\x1b'), std::string::npos) << list.out;
 }
 
 TEST_F(ArcaCliTest, KvGetJsonHasSortedDataAndMetadata) {

@@ -78,6 +78,23 @@ TEST(FormatTableTest, AlignsSecondColumnAfterHeaderAndRule) {
       "Threshold   3\n");
 }
 
+TEST(FormatTableTest, ControlBytesInCellsAreEscapedAndAligned) {
+  const std::string key = "k\x1b[2J";
+  const std::string value = "red\x1b[31m\nline2\r\tend\x7f\\";
+  EXPECT_EQ(FormatTable({{key, value}, {"b", "ok"}}),
+            "k\\x1b[2J   red\\x1b[31m\\nline2\\r\\tend\\x7f\\\\\n"
+            "b          ok\n");
+}
+
+TEST(EscapeForTerminalTest, C1ControlsAndInvalidUtf8AreEscapedPrintableKept) {
+  // U+009B is an 8-bit CSI; 0xff and a lone continuation byte are not UTF-8.
+  EXPECT_EQ(EscapeForTerminal("a\xc2\x9b" "b\xff\x80"),
+            "a\\xc2\\x9bb\\xff\\x80");
+  EXPECT_EQ(EscapeForTerminal("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
+  EXPECT_EQ(EscapeForTerminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+}
+
 TEST(FormatTableTest, NoHeaderMeansRowsOnly) {
   EXPECT_EQ(FormatTable({{"a", "1"}}), "a   1\n");
 }

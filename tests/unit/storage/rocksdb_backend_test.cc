@@ -2,6 +2,11 @@
 
 #include "server/storage/rocksdb_backend.h"
 
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -99,6 +104,83 @@ TEST(RocksDbBackendTest, WritesAreRefusedBelowTheFreeSpaceReserveReadsWork) {
       absl::IsUnavailable((*db)->Batch({Mutation::Put("b", "v")})));
   EXPECT_THAT(*(*db)->Get("kept"), Optional(std::string("value")));
   EXPECT_EQ(*(*db)->Get("new"), std::nullopt);
+}
+
+// A small tmpfs mounted for one test and unmounted (lazily, so nothing is
+// left behind even if a file is still open) on destruction. Needs root.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=8m") == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+// Fills the filesystem holding `dir` until a write fails with ENOSPC.
+void FillFilesystem(const std::string& dir) {
+  FILE* f = std::fopen((dir + "/filler").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  const std::string chunk(4096, 'x');
+  while (std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size() &&
+         std::fflush(f) == 0) {
+  }
+  std::fclose(f);
+}
+
+// Runs `body` in a child process and returns its wait status, so that an
+// abort inside RocksDB is observed instead of killing the test.
+template <typename F>
+int RunInChild(F body) {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST(RocksDbBackendTest, OpenOnFullDiskWithUnflushedWalNeverAborts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  testing::TempDir dir;
+  SmallTmpfs fs(dir.path());
+  ASSERT_TRUE(fs.mounted());
+  const std::string db_dir = dir.path() + "/db";
+  // A crash after acknowledged writes: they are in the WAL only.
+  int status = RunInChild([&] {
+    auto db = RocksDbBackend::Open(db_dir, {.min_free_bytes = 0});
+    if (!db.ok()) return 10;
+    for (int i = 0; i < 200; ++i) {
+      if (!(*db)->Put(absl::StrCat("k", i), std::string(1000, 'v')).ok()) {
+        return 11;
+      }
+    }
+    ::_exit(0);  // no Close, no flush
+  });
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  FillFilesystem(dir.path());
+  // Opening must not flush the recovered memtable onto the full disk: it
+  // either opens and serves reads, or fails with a status. Never SIGABRT.
+  status = RunInChild([&] {
+    auto db = RocksDbBackend::Open(db_dir, {.min_free_bytes = 0});
+    if (!db.ok()) return 1;
+    auto value = (*db)->Get("k199");
+    if (!value.ok() || *value != std::string(1000, 'v')) return 12;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_TRUE(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1)
+      << WEXITSTATUS(status);
+  // Once space is freed the data is all there.
+  std::filesystem::remove(dir.path() + "/filler");
+  auto db = RocksDbBackend::Open(db_dir, {.min_free_bytes = 0});
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_THAT(*(*db)->Get("k0"), Optional(std::string(1000, 'v')));
 }
 
 TEST(RocksDbBackendTest, OpenOfUnusablePathFails) {
