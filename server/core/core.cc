@@ -488,17 +488,6 @@ absl::Status Core::RekeyCancel(std::string_view nonce) {
   return absl::OkStatus();
 }
 
-absl::Status Core::Authorize(std::string_view token, std::string_view path,
-                             Capability capability) {
-  if (barrier_.Sealed()) return barrier::SealedError();
-  if (token.empty()) return absl::UnauthenticatedError("missing token");
-  ASSIGN_OR_RETURN(TokenEntry entry, tokens_.Lookup(token));
-  ASSIGN_OR_RETURN(auto acl, policies_.AclFor({entry.policies().begin(),
-                                               entry.policies().end()}));
-  if (acl->Allowed(path, capability)) return absl::OkStatus();
-  return PermissionDenied(path, capability);
-}
-
 absl::StatusOr<std::shared_ptr<engines::kv::Engine>> Core::KvEngine(
     std::string_view mount) {
   if (barrier_.Sealed()) return barrier::SealedError();

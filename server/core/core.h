@@ -118,13 +118,6 @@ class Core {
                                           std::string_view share_text);
   absl::Status RekeyCancel(std::string_view nonce);
 
-  // Checks only (no audit, no use counted): UNAVAILABLE while sealed,
-  // UNAUTHENTICATED for a missing, unknown or expired token,
-  // PERMISSION_DENIED if its policies do not grant `capability` on `path`.
-  // Prefer Handle, which also audits.
-  absl::Status Authorize(std::string_view token, std::string_view path,
-                         Capability capability);
-
   // The request pipeline (DESIGN.md section 2), first half: sealed ->
   // UNAVAILABLE; resolve the token (UNAUTHENTICATED); ACL check of
   // request.path / request.capability; audit the request with the decision

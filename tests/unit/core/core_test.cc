@@ -130,25 +130,6 @@ TEST_F(CoreTest, SingleShareIsTheUnsealKey) {
   EXPECT_FALSE(st->sealed);
 }
 
-TEST_F(CoreTest, AuthorizeNeedsUnsealAndAKnownToken) {
-  auto init = core_->Init(1, 1);
-  ASSERT_TRUE(init.ok());
-  EXPECT_TRUE(absl::IsUnavailable(
-      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead)));
-  ASSERT_TRUE(core_->Unseal(init->shares_base64[0], false).ok());
-  EXPECT_TRUE(
-      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead).ok());
-  EXPECT_TRUE(absl::IsUnauthenticated(
-      core_->Authorize("", "kv/data/x", Capability::kRead)));
-  std::string forged = init->root_token;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  EXPECT_TRUE(absl::IsUnauthenticated(
-      core_->Authorize(forged, "kv/data/x", Capability::kRead)));
-  ASSERT_TRUE(core_->Seal().ok());
-  EXPECT_TRUE(absl::IsUnavailable(
-      core_->Authorize(init->root_token, "kv/data/x", Capability::kRead)));
-}
-
 TEST_F(CoreTest, RootTokenIsNeverStoredInClear) {
   auto init = core_->Init(1, 1);
   ASSERT_TRUE(init.ok());

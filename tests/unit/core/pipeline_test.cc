@@ -89,6 +89,25 @@ class PipelineTest : public ::testing::Test {
   fs::path dir_;
 };
 
+TEST_F(PipelineTest, HandlerRunsOnlyUnsealedAndWithAKnownToken) {
+  int ran = 0;
+  auto handler = [&](Caller&) {
+    ++ran;
+    return absl::OkStatus();
+  };
+  EXPECT_TRUE(Run(root_, "kv/data/x", Capability::kRead, handler).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      Run("", "kv/data/x", Capability::kRead, handler)));
+  std::string forged = root_;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      Run(forged, "kv/data/x", Capability::kRead, handler)));
+  ASSERT_TRUE(core_->Seal().ok());
+  EXPECT_TRUE(absl::IsUnavailable(
+      Run(root_, "kv/data/x", Capability::kRead, handler)));
+  EXPECT_EQ(ran, 1);
+}
+
 TEST_F(PipelineTest, DeniedRequestIsAuditedAndNeverReachesTheHandler) {
   ASSERT_TRUE(core_->EnableAudit("file", "file", (dir_ / "a.log").string()).ok());
   ASSERT_TRUE(core_->policies()
