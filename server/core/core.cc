@@ -58,13 +58,6 @@ absl::Status AddShare(ShareCollector& collector, std::string_view share_text,
       absl::StrCat(std::string(st.message()), "; progress was reset"));
 }
 
-absl::Status PermissionDenied(std::string_view path, Capability capability) {
-  return absl::PermissionDeniedError(
-      absl::StrCat("permission denied: ",
-                   std::string(auth::CapabilityName(capability)), " on ",
-                   std::string(path)));
-}
-
 absl::Status NotInitialized() {
   return absl::FailedPreconditionError("arca is not initialized");
 }
