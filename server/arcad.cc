@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/logging.h"
 #include "kms/secret_bytes.h"
 #include "server/api/server.h"
 #include "server/core/core.h"
@@ -203,6 +206,26 @@ absl::Status DevInitAndUnseal(arca::core::Core& core,
 
 }  // namespace
 
+namespace {
+
+// libprotobuf reports a malformed request (e.g. invalid UTF-8 in a string
+// field) on stderr, once per request, outside our log. Route it through
+// spdlog, at most one line a second, so a client cannot flood the log; its
+// messages name the field, never the value.
+void LogProtobufMessage(google::protobuf::LogLevel level,
+                        const char* filename, int line,
+                        const std::string& message) {
+  static std::atomic<int64_t> last_second{0};
+  const int64_t now = time(nullptr);
+  if (level < google::protobuf::LOGLEVEL_FATAL &&
+      last_second.exchange(now) == now) {
+    return;
+  }
+  spdlog::warn("protobuf: {}", message);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   DisableCoreDumps();
   // Files and the unix socket arcad creates are for its own user only.
@@ -329,6 +352,7 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("arcad");
   spdlog::set_default_logger(logger);
   spdlog::set_level(level);
+  google::protobuf::SetLogHandler(&LogProtobufMessage);
 
   if (data_dir.empty()) {
     if (!dev) {
