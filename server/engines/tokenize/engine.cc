@@ -14,13 +14,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "kms/xchacha20_poly1305.h"
 #include "kms/fpe/ff1.h"
 #include "kms/fpe/ff3_1.h"
 #include "kms/mac.h"
 #include "kms/random.h"
 #include "kms/secret_bytes.h"
 #include "kms/status_macros.h"
+#include "kms/xchacha20_poly1305.h"
 #include "re2/re2.h"
 #include "server/engines/tokenize/tokenize_records.pb.h"
 
@@ -38,7 +38,7 @@ using records::ValueIndexRecord;
 inline void AppendPiece(std::string& out, std::string_view s) { out.append(s); }
 inline void AppendPiece(std::string& out, char c) { out.push_back(c); }
 template <typename N>
-  requires std::is_integral_v<N>
+requires std::is_integral_v<N>
 inline void AppendPiece(std::string& out, N n) {
   out.append(std::to_string(n));
 }
@@ -89,16 +89,12 @@ std::optional<TemplateInfo> BuiltinTemplate(std::string_view name) {
   return std::nullopt;
 }
 
-std::string TemplatePath(std::string_view n) {
-  return Cat("template/", n);
-}
+std::string TemplatePath(std::string_view n) { return Cat("template/", n); }
 std::string TransformationPath(std::string_view n) {
   return Cat("transformation/", n);
 }
 std::string RolePath(std::string_view n) { return Cat("role/", n); }
-std::string VaultPrefix(std::string_view t) {
-  return Cat("vault/", t, "/");
-}
+std::string VaultPrefix(std::string_view t) { return Cat("vault/", t, "/"); }
 
 absl::Status DataLoss(std::string_view what, std::string_view name) {
   return absl::DataLossError(Cat(what, " ", name, " is corrupt"));
@@ -145,15 +141,14 @@ absl::StatusOr<Alphabet> ParseAlphabet(std::string_view spec) {
 
 absl::StatusOr<std::unique_ptr<RE2>> CompilePattern(std::string_view pattern) {
   if (pattern.empty() || pattern.size() > Engine::kMaxPatternBytes) {
-    return absl::InvalidArgumentError(Cat(
-        "pattern must be 1..", Engine::kMaxPatternBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        Cat("pattern must be 1..", Engine::kMaxPatternBytes, " bytes"));
   }
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_max_mem(1 << 20);  // bounds the compiled program
-  auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(),
-                                                   pattern.size()),
-                                  opts);
+  auto re = std::make_unique<RE2>(
+      re2::StringPiece(pattern.data(), pattern.size()), opts);
   if (!re->ok()) {
     return absl::InvalidArgumentError(
         Cat("pattern is not a valid RE2 expression: ", re->error()));
@@ -182,8 +177,8 @@ struct Parsed {
 absl::StatusOr<Parsed> Parse(const CompiledTemplate& t,
                              std::string_view value) {
   if (value.size() > Engine::kMaxValueBytes) {
-    return absl::InvalidArgumentError(Cat(
-        "value is longer than ", Engine::kMaxValueBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        Cat("value is longer than ", Engine::kMaxValueBytes, " bytes"));
   }
   const int groups = t.re->NumberOfCapturingGroups();
   std::vector<re2::StringPiece> sub(groups + 1);
@@ -207,8 +202,7 @@ absl::StatusOr<Parsed> Parse(const CompiledTemplate& t,
           t.alphabet.index[static_cast<unsigned char>(value[begin + i])];
       if (n < 0) {
         return absl::InvalidArgumentError(Cat(
-            "value has a character outside the alphabet of template ",
-            t.name));
+            "value has a character outside the alphabet of template ", t.name));
       }
       p.positions.push_back(begin + i);
       p.numerals.push_back(static_cast<uint16_t>(n));
@@ -331,6 +325,27 @@ class StripedLocks {
   std::array<absl::Mutex, kShards> locks_;
 };
 
+// Runs `one` over every item of a batch, in order: an item's failure is its
+// result's status; a sealed barrier fails the whole call.
+template <typename Result, typename Item, typename Fn>
+absl::StatusOr<std::vector<Result>> EachItem(const std::vector<Item>& items,
+                                             Fn one) {
+  std::vector<Result> out;
+  out.reserve(items.size());
+  for (const Item& item : items) {
+    absl::StatusOr<Result> r = one(item);
+    if (barrier::IsSealedError(r.status())) return r.status();
+    if (r.ok()) {
+      out.push_back(*std::move(r));
+    } else {
+      out.emplace_back();
+      out.back().status = r.status();
+    }
+    out.back().reference = item.reference;
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -392,16 +407,15 @@ absl::StatusOr<LuhnMode> ParseLuhnMode(std::string_view s) {
 absl::Status Engine::ValidateName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes || name == "." ||
       name == "..") {
-    return absl::InvalidArgumentError(Cat(
-        "name must be 1..", kMaxNameBytes, " characters of [A-Za-z0-9._-]"));
+    return absl::InvalidArgumentError(Cat("name must be 1..", kMaxNameBytes,
+                                          " characters of [A-Za-z0-9._-]"));
   }
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(
-          Cat("name must be 1..", kMaxNameBytes,
-                       " characters of [A-Za-z0-9._-]"));
+      return absl::InvalidArgumentError(Cat("name must be 1..", kMaxNameBytes,
+                                            " characters of [A-Za-z0-9._-]"));
     }
   }
   return absl::OkStatus();
@@ -510,8 +524,7 @@ struct Engine::Impl {
     if (auto c = transformations.Find(name)) return c;
     ASSIGN_OR_RETURN(auto r, LoadRecord(name));
     if (!r.has_value()) {
-      return absl::NotFoundError(
-          Cat("transformation ", name, " not found"));
+      return absl::NotFoundError(Cat("transformation ", name, " not found"));
     }
     ASSIGN_OR_RETURN(auto c, Build(*r));
     transformations.Put(name, c);
@@ -546,8 +559,8 @@ struct Engine::Impl {
     if (!std::binary_search(r->transformations.begin(),
                             r->transformations.end(),
                             std::string(transformation))) {
-      return absl::InvalidArgumentError(Cat(
-          "transformation ", transformation, " is not bound to role ", role));
+      return absl::InvalidArgumentError(Cat("transformation ", transformation,
+                                            " is not bound to role ", role));
     }
     return GetTransformation(transformation);
   }
@@ -586,22 +599,21 @@ struct Engine::Impl {
     }
   }
 
-  absl::Status CheckFpeLength(const Compiled& c, const Version& v,
-                              size_t n) {
+  absl::Status CheckFpeLength(const Compiled& c, const Version& v, size_t n) {
     const size_t min = v.ff1 ? v.ff1->min_length() : v.ff3->min_length();
     const size_t max = v.ff1 ? v.ff1->max_length() : v.ff3->max_length();
     if (n < min) {
-      return absl::InvalidArgumentError(Cat(
-          "value is too short for format-preserving encryption under "
-          "template ",
-          c.tmpl->name, " (", n, " characters transformed, at least ", min,
-          " needed)"));
+      return absl::InvalidArgumentError(
+          Cat("value is too short for format-preserving encryption under "
+              "template ",
+              c.tmpl->name, " (", n, " characters transformed, at least ", min,
+              " needed)"));
     }
     if (n > max) {
-      return absl::InvalidArgumentError(Cat(
-          "value is too long for format-preserving encryption under "
-          "template ",
-          c.tmpl->name));
+      return absl::InvalidArgumentError(
+          Cat("value is too long for format-preserving encryption under "
+              "template ",
+              c.tmpl->name));
     }
     return absl::OkStatus();
   }
@@ -615,8 +627,8 @@ struct Engine::Impl {
       return absl::InvalidArgumentError("an FF3-1 tweak is exactly 7 bytes");
     }
     if (tweak.size() > kMaxSuppliedTweakBytes) {
-      return absl::InvalidArgumentError(Cat(
-          "tweak is longer than ", kMaxSuppliedTweakBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          Cat("tweak is longer than ", kMaxSuppliedTweakBytes, " bytes"));
     }
     return absl::OkStatus();
   }
@@ -657,10 +669,9 @@ struct Engine::Impl {
         break;
       case LuhnMode::kPreserve: {
         const bool valid = LuhnValid(item.value);
-        RETURN_IF_ERROR(CycleWalk(c, *v, true, tweak, item.value, p, x,
-                                  [valid](std::string_view s) {
-                                    return LuhnValid(s) == valid;
-                                  }));
+        RETURN_IF_ERROR(CycleWalk(
+            c, *v, true, tweak, item.value, p, x,
+            [valid](std::string_view s) { return LuhnValid(s) == valid; }));
         break;
       }
       case LuhnMode::kInvalidate:
@@ -669,10 +680,9 @@ struct Engine::Impl {
               "value fails the Luhn check (luhn=invalidate needs valid card "
               "numbers)");
         }
-        RETURN_IF_ERROR(CycleWalk(c, *v, true, tweak, item.value, p, x,
-                                  [](std::string_view s) {
-                                    return LuhnValid(s);
-                                  }));
+        RETURN_IF_ERROR(
+            CycleWalk(c, *v, true, tweak, item.value, p, x,
+                      [](std::string_view s) { return LuhnValid(s); }));
         FixLuhn(c, item.value, p, x, 1);
         break;
     }
@@ -725,10 +735,9 @@ struct Engine::Impl {
         break;
       case LuhnMode::kPreserve: {
         const bool valid = LuhnValid(item.value);
-        RETURN_IF_ERROR(CycleWalk(c, *v, false, tweak, item.value, p, x,
-                                  [valid](std::string_view s) {
-                                    return LuhnValid(s) == valid;
-                                  }));
+        RETURN_IF_ERROR(CycleWalk(
+            c, *v, false, tweak, item.value, p, x,
+            [valid](std::string_view s) { return LuhnValid(s) == valid; }));
         break;
       }
       case LuhnMode::kInvalidate:
@@ -737,10 +746,9 @@ struct Engine::Impl {
               "token is not from this transformation");
         }
         FixLuhn(c, item.value, p, x, 0);
-        RETURN_IF_ERROR(CycleWalk(c, *v, false, tweak, item.value, p, x,
-                                  [](std::string_view s) {
-                                    return LuhnValid(s);
-                                  }));
+        RETURN_IF_ERROR(
+            CycleWalk(c, *v, false, tweak, item.value, p, x,
+                      [](std::string_view s) { return LuhnValid(s); }));
         break;
     }
     DecodeResult out;
@@ -752,13 +760,11 @@ struct Engine::Impl {
 
   std::string TokenPath(const Compiled& c, std::string_view token) {
     return Cat(VaultPrefix(c.name), "token/",
-                        absl::BytesToHexString(
-                            kms::HmacSha256(c.token_key, token)));
+               absl::BytesToHexString(kms::HmacSha256(c.token_key, token)));
   }
   std::string ValuePath(const Compiled& c, std::string_view value) {
     return Cat(VaultPrefix(c.name), "value/",
-                        absl::BytesToHexString(
-                            kms::HmacSha256(c.index_key, value)));
+               absl::BytesToHexString(kms::HmacSha256(c.index_key, value)));
   }
 
   // The live record at `path`, or nullopt if missing or expired.
@@ -791,9 +797,9 @@ struct Engine::Impl {
     size_t total = 0;
     for (const auto& [k, v] : m) total += k.size() + v.size();
     if (total > Engine::kMaxMetadataBytes) {
-      return absl::ResourceExhaustedError(Cat(
-          "token metadata is larger than ", Engine::kMaxMetadataBytes,
-          " bytes"));
+      return absl::ResourceExhaustedError(Cat("token metadata is larger than ",
+                                              Engine::kMaxMetadataBytes,
+                                              " bytes"));
     }
     return absl::OkStatus();
   }
@@ -834,8 +840,7 @@ struct Engine::Impl {
       }
     }
 
-    const uint32_t radix =
-        static_cast<uint32_t>(c.tmpl->alphabet.chars.size());
+    const uint32_t radix = static_cast<uint32_t>(c.tmpl->alphabet.chars.size());
     const int64_t now = options.now_ms();
     const int64_t ttl = item.ttl_ms != 0 ? item.ttl_ms : c.options.ttl_ms;
     std::vector<uint16_t> x(p.numerals.size());
@@ -858,7 +863,8 @@ struct Engine::Impl {
       rec.set_sealed_value(std::move(sealed));
       rec.set_created_time_unix_ms(now);
       if (ttl > 0) rec.set_expire_time_unix_ms(now + ttl);
-      for (const auto& [k, val] : item.metadata) (*rec.mutable_metadata())[k] = val;
+      for (const auto& [k, val] : item.metadata)
+        (*rec.mutable_metadata())[k] = val;
       std::vector<storage::Mutation> writes;
       writes.push_back(storage::Mutation::Put(path, rec.SerializeAsString()));
       if (c.options.convergent) {
@@ -873,9 +879,9 @@ struct Engine::Impl {
       out.key_version = v->version;
       return out;
     }
-    return absl::ResourceExhaustedError(Cat(
-        "no unused token found for template ", c.tmpl->name,
-        "; the token space is nearly full"));
+    return absl::ResourceExhaustedError(
+        Cat("no unused token found for template ", c.tmpl->name,
+            "; the token space is nearly full"));
   }
 
   absl::StatusOr<DecodeResult> VaultDecode(const Compiled& c,
@@ -910,7 +916,8 @@ struct Engine::Impl {
         ASSIGN_OR_RETURN(Parsed p, Parse(*c.tmpl, item.value));
         EncodeResult out;
         out.token = item.value;
-        for (size_t pos : p.positions) out.token[pos] = c.options.mask_character;
+        for (size_t pos : p.positions)
+          out.token[pos] = c.options.mask_character;
         return out;
       }
     }
@@ -946,8 +953,8 @@ struct Engine::Impl {
         break;
       }
       case TransformationType::kFpe:
-        out.valid = c.options.luhn != LuhnMode::kInvalidate ||
-                    LuhnSum(item.value) == 1;
+        out.valid =
+            c.options.luhn != LuhnMode::kInvalidate || LuhnSum(item.value) == 1;
         break;
       case TransformationType::kMasking:
         out.valid = true;
@@ -958,8 +965,8 @@ struct Engine::Impl {
 
   static absl::Status CheckBatch(size_t n) {
     if (n > Engine::kMaxBatchItems) {
-      return absl::ResourceExhaustedError(Cat(
-          "a batch has at most ", Engine::kMaxBatchItems, " items"));
+      return absl::ResourceExhaustedError(
+          Cat("a batch has at most ", Engine::kMaxBatchItems, " items"));
     }
     return absl::OkStatus();
   }
@@ -977,8 +984,7 @@ absl::StatusOr<TemplateInfo> Engine::CreateTemplate(std::string_view name,
                                                     const TemplateSpec& spec) {
   RETURN_IF_ERROR(ValidateName(name));
   if (BuiltinTemplate(name)) {
-    return absl::AlreadyExistsError(
-        Cat("template ", name, " is built in"));
+    return absl::AlreadyExistsError(Cat("template ", name, " is built in"));
   }
   TemplateInfo info;
   info.name = std::string(name);
@@ -988,8 +994,7 @@ absl::StatusOr<TemplateInfo> Engine::CreateTemplate(std::string_view name,
   absl::MutexLock lock(&impl_->config_mu);
   ASSIGN_OR_RETURN(auto existing, impl_->view.Get(TemplatePath(name)));
   if (existing.has_value()) {
-    return absl::AlreadyExistsError(
-        Cat("template ", name, " already exists"));
+    return absl::AlreadyExistsError(Cat("template ", name, " already exists"));
   }
   TemplateRecord r;
   r.set_name(info.name);
@@ -1026,8 +1031,8 @@ absl::Status Engine::DeleteTemplate(std::string_view name) {
   for (const std::string& t : names) {
     ASSIGN_OR_RETURN(auto r, impl_->LoadRecord(t));
     if (r.has_value() && r->template_name() == name) {
-      return absl::FailedPreconditionError(Cat(
-          "template ", name, " is used by transformation ", t));
+      return absl::FailedPreconditionError(
+          Cat("template ", name, " is used by transformation ", t));
     }
   }
   return impl_->view.Delete(TemplatePath(name));
@@ -1051,7 +1056,8 @@ absl::StatusOr<TransformationInfo> Engine::CreateTransformation(
     return absl::InvalidArgumentError(
         "convergent and ttl apply to tokenization transformations only");
   }
-  if (o.ttl_ms < 0) return absl::InvalidArgumentError("ttl must not be negative");
+  if (o.ttl_ms < 0)
+    return absl::InvalidArgumentError("ttl must not be negative");
   if (o.type == TransformationType::kMasking && o.luhn != LuhnMode::kNone) {
     return absl::InvalidArgumentError("luhn does not apply to masking");
   }
@@ -1129,8 +1135,7 @@ absl::Status Engine::DeleteTransformation(std::string_view name) {
   absl::MutexLock lock(&impl_->config_mu);
   ASSIGN_OR_RETURN(auto existing, impl_->LoadRecord(name));
   if (!existing.has_value()) {
-    return absl::NotFoundError(
-        Cat("transformation ", name, " not found"));
+    return absl::NotFoundError(Cat("transformation ", name, " not found"));
   }
   std::vector<storage::Mutation> deletes;
   const std::string prefix = VaultPrefix(name);
@@ -1154,8 +1159,7 @@ absl::StatusOr<TransformationInfo> Engine::RotateTransformation(
   absl::MutexLock lock(&impl_->config_mu);
   ASSIGN_OR_RETURN(auto r, impl_->LoadRecord(name));
   if (!r.has_value()) {
-    return absl::NotFoundError(
-        Cat("transformation ", name, " not found"));
+    return absl::NotFoundError(Cat("transformation ", name, " not found"));
   }
   if (r->type() == static_cast<uint32_t>(TransformationType::kMasking)) {
     return absl::InvalidArgumentError("masking has no key to rotate");
@@ -1184,7 +1188,8 @@ absl::StatusOr<RoleInfo> Engine::WriteRole(
     std::string_view name, const std::vector<std::string>& transformations) {
   RETURN_IF_ERROR(ValidateName(name));
   if (transformations.empty()) {
-    return absl::InvalidArgumentError("a role needs at least one transformation");
+    return absl::InvalidArgumentError(
+        "a role needs at least one transformation");
   }
   std::set<std::string> names(transformations.begin(), transformations.end());
   absl::MutexLock lock(&impl_->config_mu);
@@ -1192,8 +1197,7 @@ absl::StatusOr<RoleInfo> Engine::WriteRole(
     RETURN_IF_ERROR(ValidateName(t));
     ASSIGN_OR_RETURN(auto r, impl_->LoadRecord(t));
     if (!r.has_value()) {
-      return absl::NotFoundError(
-          Cat("transformation ", t, " not found"));
+      return absl::NotFoundError(Cat("transformation ", t, " not found"));
     }
   }
   RoleRecord rec;
@@ -1245,20 +1249,9 @@ absl::StatusOr<std::vector<EncodeResult>> Engine::BatchEncode(
     const std::vector<EncodeItem>& items) {
   RETURN_IF_ERROR(Impl::CheckBatch(items.size()));
   ASSIGN_OR_RETURN(auto c, impl_->Prepare(role, transformation));
-  std::vector<EncodeResult> out;
-  out.reserve(items.size());
-  for (const EncodeItem& item : items) {
-    auto r = impl_->EncodeOne(*c, item);
-    if (barrier::IsSealedError(r.status())) return r.status();
-    if (r.ok()) {
-      out.push_back(std::move(*r));
-    } else {
-      out.emplace_back();
-      out.back().status = r.status();
-    }
-    out.back().reference = item.reference;
-  }
-  return out;
+  return EachItem<EncodeResult>(items, [&](const EncodeItem& item) {
+    return impl_->EncodeOne(*c, item);
+  });
 }
 
 absl::StatusOr<DecodeResult> Engine::Decode(std::string_view role,
@@ -1275,25 +1268,14 @@ absl::StatusOr<std::vector<DecodeResult>> Engine::BatchDecode(
     const std::vector<DecodeItem>& items) {
   RETURN_IF_ERROR(Impl::CheckBatch(items.size()));
   ASSIGN_OR_RETURN(auto c, impl_->Prepare(role, transformation));
-  std::vector<DecodeResult> out;
-  out.reserve(items.size());
-  for (const DecodeItem& item : items) {
-    auto r = impl_->DecodeOne(*c, item);
-    if (barrier::IsSealedError(r.status())) return r.status();
-    if (r.ok()) {
-      out.push_back(std::move(*r));
-    } else {
-      out.emplace_back();
-      out.back().status = r.status();
-    }
-    out.back().reference = item.reference;
-  }
-  return out;
+  return EachItem<DecodeResult>(items, [&](const DecodeItem& item) {
+    return impl_->DecodeOne(*c, item);
+  });
 }
 
-absl::StatusOr<ValidateResult> Engine::Validate(
-    std::string_view role, std::string_view transformation,
-    const DecodeItem& item) {
+absl::StatusOr<ValidateResult> Engine::Validate(std::string_view role,
+                                                std::string_view transformation,
+                                                const DecodeItem& item) {
   ASSIGN_OR_RETURN(auto c, impl_->Prepare(role, transformation));
   ASSIGN_OR_RETURN(ValidateResult r, impl_->ValidateOne(*c, item));
   r.reference = item.reference;
@@ -1305,20 +1287,9 @@ absl::StatusOr<std::vector<ValidateResult>> Engine::BatchValidate(
     const std::vector<DecodeItem>& items) {
   RETURN_IF_ERROR(Impl::CheckBatch(items.size()));
   ASSIGN_OR_RETURN(auto c, impl_->Prepare(role, transformation));
-  std::vector<ValidateResult> out;
-  out.reserve(items.size());
-  for (const DecodeItem& item : items) {
-    auto r = impl_->ValidateOne(*c, item);
-    if (barrier::IsSealedError(r.status())) return r.status();
-    if (r.ok()) {
-      out.push_back(std::move(*r));
-    } else {
-      out.emplace_back();
-      out.back().status = r.status();
-    }
-    out.back().reference = item.reference;
-  }
-  return out;
+  return EachItem<ValidateResult>(items, [&](const DecodeItem& item) {
+    return impl_->ValidateOne(*c, item);
+  });
 }
 
 absl::StatusOr<std::string> Engine::Lookup(std::string_view role,
@@ -1337,7 +1308,8 @@ absl::StatusOr<std::string> Engine::Lookup(std::string_view role,
   if (!idx.ParseFromString(*raw)) {
     return absl::DataLossError("a token index record is corrupt");
   }
-  ASSIGN_OR_RETURN(auto live, impl_->LiveToken(impl_->TokenPath(*c, idx.token())));
+  ASSIGN_OR_RETURN(auto live,
+                   impl_->LiveToken(impl_->TokenPath(*c, idx.token())));
   if (!live.has_value()) return absl::NotFoundError("token not found");
   return idx.token();
 }
