@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -314,17 +315,6 @@ class ShardedCache {
   std::array<Shard, kShards> shards_;
 };
 
-// Striped locks: one mutex per hash bucket of a string.
-class StripedLocks {
- public:
-  absl::Mutex& For(std::string_view key) {
-    return locks_[std::hash<std::string_view>{}(key) % kShards];
-  }
-
- private:
-  std::array<absl::Mutex, kShards> locks_;
-};
-
 // Runs `one` over every item of a batch, in order: an item's failure is its
 // result's status; a sealed barrier fails the whole call.
 template <typename Result, typename Item, typename Fn>
@@ -431,8 +421,9 @@ struct Engine::Impl {
   ShardedCache<Compiled> transformations;
   ShardedCache<RoleInfo> roles;
   absl::Mutex config_mu;  // serializes config writes (rare)
-  StripedLocks token_locks;
-  StripedLocks value_locks;
+  absl::Mutex in_flight_mu;
+  // Token and value-index paths of vaulted encodes not yet committed.
+  absl::flat_hash_set<std::string> in_flight ABSL_GUARDED_BY(in_flight_mu);
 
   // --- templates ---
 
@@ -804,38 +795,111 @@ struct Engine::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<EncodeResult> VaultEncode(const Compiled& c,
-                                           const EncodeItem& item) {
-    ASSIGN_OR_RETURN(Parsed p, Parse(*c.tmpl, item.value));
-    RETURN_IF_ERROR(CheckMetadata(item.metadata));
+  // Writes of vaulted encodes not yet committed, so that a batch pays for
+  // one synced write instead of one per item. Paths in `reserved` are held
+  // in Impl::in_flight until Flush: no other call may take those tokens
+  // (or, for convergent transformations, tokenize those values) meanwhile.
+  struct VaultWrites {
+    std::vector<storage::Mutation> writes;
+    std::vector<std::string> reserved;
+    std::vector<size_t> pending;  // result indexes that depend on `writes`
+    absl::flat_hash_map<std::string, std::string> tokens_by_value_path;
+  };
+
+  bool TryReserve(const std::string& path) {
+    absl::MutexLock lock(&in_flight_mu);
+    return in_flight.insert(path).second;
+  }
+  void Release(const std::vector<std::string>& paths) {
+    absl::MutexLock lock(&in_flight_mu);
+    for (const auto& p : paths) in_flight.erase(p);
+  }
+
+  // Commits `w` in one batch and releases its reservations. If the commit
+  // fails, every pending result gets the error; a sealed barrier fails the
+  // call.
+  absl::Status Flush(VaultWrites& w, std::vector<EncodeResult>& out) {
+    absl::Status s = absl::OkStatus();
+    if (!w.writes.empty()) s = view.Batch(std::move(w.writes));
+    Release(w.reserved);
+    if (!s.ok()) {
+      for (size_t i : w.pending) {
+        std::string reference = std::move(out[i].reference);
+        out[i] = EncodeResult{};
+        out[i].status = s;
+        out[i].reference = std::move(reference);
+      }
+    }
+    w = VaultWrites{};
+    return barrier::IsSealedError(s) ? s : absl::OkStatus();
+  }
+
+  // Reserves the convergent index path of a value. Another call holding it
+  // is about to commit a token for the same value, so this waits for it;
+  // it commits its own pending writes first so that two batches never
+  // wait on each other.
+  absl::Status ReserveValuePath(const std::string& value_path, VaultWrites& w,
+                                std::vector<EncodeResult>& out) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!TryReserve(value_path)) {
+      if (!w.writes.empty() || !w.reserved.empty()) {
+        RETURN_IF_ERROR(Flush(w, out));
+      }
+      if (absl::Now() > deadline) {
+        return absl::UnavailableError(
+            "another request is tokenizing the same value; retry");
+      }
+      absl::SleepFor(absl::Microseconds(200));
+    }
+    w.reserved.push_back(value_path);
+    return absl::OkStatus();
+  }
+
+  // Encodes items[i] into out[i], adding its records to `w`.
+  absl::Status VaultEncode(const Compiled& c, const EncodeItem& item,
+                           size_t i, VaultWrites& w,
+                           std::vector<EncodeResult>& out) {
+    auto fail = [&](absl::Status s) {
+      out[i].status = std::move(s);
+      return absl::OkStatus();
+    };
+    auto p = Parse(*c.tmpl, item.value);
+    if (!p.ok()) return fail(p.status());
+    if (auto s = CheckMetadata(item.metadata); !s.ok()) return fail(s);
     if (item.ttl_ms < 0) {
-      return absl::InvalidArgumentError("ttl must not be negative");
+      return fail(absl::InvalidArgumentError("ttl must not be negative"));
     }
     const bool value_valid = LuhnValid(item.value);
     if (c.options.luhn == LuhnMode::kInvalidate && !value_valid) {
-      return absl::InvalidArgumentError(
+      return fail(absl::InvalidArgumentError(
           "value fails the Luhn check (luhn=invalidate needs valid card "
-          "numbers)");
+          "numbers)"));
     }
-    ASSIGN_OR_RETURN(const Version* v, c.GetVersion(0));
+    auto v = c.GetVersion(0);
+    if (!v.ok()) return fail(v.status());
 
-    std::optional<absl::MutexLock> value_lock;
     std::string value_path;
     if (c.options.convergent) {
       value_path = ValuePath(c, item.value);
-      value_lock.emplace(&value_locks.For(value_path));
+      if (auto it = w.tokens_by_value_path.find(value_path);
+          it != w.tokens_by_value_path.end()) {
+        out[i].token = it->second;  // the same value earlier in this call
+        out[i].key_version = (*v)->version;
+        w.pending.push_back(i);
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(ReserveValuePath(value_path, w, out));
       ASSIGN_OR_RETURN(auto raw, view.Get(value_path));
       if (raw.has_value()) {
         ValueIndexRecord idx;
         if (!idx.ParseFromString(*raw)) {
-          return absl::DataLossError("a token index record is corrupt");
+          return fail(absl::DataLossError("a token index record is corrupt"));
         }
         ASSIGN_OR_RETURN(auto live, LiveToken(TokenPath(c, idx.token())));
         if (live.has_value()) {
-          EncodeResult out;
-          out.token = idx.token();
-          out.key_version = live->key_version();
-          return out;
+          out[i].token = idx.token();
+          out[i].key_version = live->key_version();
+          return absl::OkStatus();
         }
       }
     }
@@ -843,45 +907,70 @@ struct Engine::Impl {
     const uint32_t radix = static_cast<uint32_t>(c.tmpl->alphabet.chars.size());
     const int64_t now = options.now_ms();
     const int64_t ttl = item.ttl_ms != 0 ? item.ttl_ms : c.options.ttl_ms;
-    std::vector<uint16_t> x(p.numerals.size());
+    std::vector<uint16_t> x(p->numerals.size());
     for (int attempt = 0; attempt < kMaxTokenAttempts; ++attempt) {
       for (auto& n : x) n = RandomNumeral(radix);
-      std::string token = Render(item.value, p, x, c.tmpl->alphabet);
+      std::string token = Render(item.value, *p, x, c.tmpl->alphabet);
       if (token == item.value) continue;
       if (c.options.luhn == LuhnMode::kPreserve &&
           LuhnValid(token) != value_valid) {
         continue;
       }
       if (c.options.luhn == LuhnMode::kInvalidate && LuhnValid(token)) continue;
-      const std::string path = TokenPath(c, token);
-      absl::MutexLock token_lock(&token_locks.For(path));
-      ASSIGN_OR_RETURN(auto existing, view.Get(path));
-      if (existing.has_value()) continue;  // taken, even if expired
+      std::string path = TokenPath(c, token);
+      if (!TryReserve(path)) continue;  // another item is taking it now
+      auto existing = view.Get(path);
+      if (!existing.ok() || existing->has_value()) {
+        Release({path});
+        RETURN_IF_ERROR(existing.status());
+        continue;  // taken, even if expired
+      }
+      w.reserved.push_back(path);
       TokenRecord rec;
-      rec.set_key_version(v->version);
-      ASSIGN_OR_RETURN(std::string sealed, v->aead->Encrypt(item.value, path));
+      rec.set_key_version((*v)->version);
+      ASSIGN_OR_RETURN(std::string sealed,
+                       (*v)->aead->Encrypt(item.value, path));
       rec.set_sealed_value(std::move(sealed));
       rec.set_created_time_unix_ms(now);
       if (ttl > 0) rec.set_expire_time_unix_ms(now + ttl);
       for (const auto& [k, val] : item.metadata)
         (*rec.mutable_metadata())[k] = val;
-      std::vector<storage::Mutation> writes;
-      writes.push_back(storage::Mutation::Put(path, rec.SerializeAsString()));
+      w.writes.push_back(
+          storage::Mutation::Put(std::move(path), rec.SerializeAsString()));
       if (c.options.convergent) {
         ValueIndexRecord idx;
         idx.set_token(token);
-        writes.push_back(
+        w.writes.push_back(
             storage::Mutation::Put(value_path, idx.SerializeAsString()));
+        w.tokens_by_value_path[value_path] = token;
       }
-      RETURN_IF_ERROR(view.Batch(std::move(writes)));
-      EncodeResult out;
-      out.token = std::move(token);
-      out.key_version = v->version;
-      return out;
+      out[i].token = std::move(token);
+      out[i].key_version = (*v)->version;
+      w.pending.push_back(i);
+      return absl::OkStatus();
     }
-    return absl::ResourceExhaustedError(
+    return fail(absl::ResourceExhaustedError(
         Cat("no unused token found for template ", c.tmpl->name,
-            "; the token space is nearly full"));
+            "; the token space is nearly full")));
+  }
+
+  // Vaulted encodes of a whole call, committed in one synced batch.
+  absl::StatusOr<std::vector<EncodeResult>> VaultEncodeAll(
+      const Compiled& c, const std::vector<EncodeItem>& items) {
+    std::vector<EncodeResult> out(items.size());
+    VaultWrites w;
+    absl::Status s = absl::OkStatus();
+    for (size_t i = 0; i < items.size(); ++i) {
+      out[i].reference = items[i].reference;
+      s = VaultEncode(c, items[i], i, w, out);
+      if (barrier::IsSealedError(s)) break;
+      if (!s.ok()) out[i].status = std::exchange(s, absl::OkStatus());
+    }
+    // Flush even after a failure: it releases the reservations.
+    absl::Status flushed = Flush(w, out);
+    if (!s.ok()) return s;
+    RETURN_IF_ERROR(flushed);
+    return out;
   }
 
   absl::StatusOr<DecodeResult> VaultDecode(const Compiled& c,
@@ -910,8 +999,11 @@ struct Engine::Impl {
     switch (c.options.type) {
       case TransformationType::kFpe:
         return FpeEncode(c, item);
-      case TransformationType::kTokenization:
-        return VaultEncode(c, item);
+      case TransformationType::kTokenization: {
+        ASSIGN_OR_RETURN(auto all, VaultEncodeAll(c, {item}));
+        if (!all[0].status.ok()) return all[0].status;
+        return std::move(all[0]);
+      }
       case TransformationType::kMasking: {
         ASSIGN_OR_RETURN(Parsed p, Parse(*c.tmpl, item.value));
         EncodeResult out;
@@ -1249,6 +1341,9 @@ absl::StatusOr<std::vector<EncodeResult>> Engine::BatchEncode(
     const std::vector<EncodeItem>& items) {
   RETURN_IF_ERROR(Impl::CheckBatch(items.size()));
   ASSIGN_OR_RETURN(auto c, impl_->Prepare(role, transformation));
+  if (c->options.type == TransformationType::kTokenization) {
+    return impl_->VaultEncodeAll(*c, items);
+  }
   return EachItem<EncodeResult>(items, [&](const EncodeItem& item) {
     return impl_->EncodeOne(*c, item);
   });
