@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
@@ -421,6 +422,9 @@ struct Engine::Impl {
   ShardedCache<Compiled> transformations;
   ShardedCache<RoleInfo> roles;
   absl::Mutex config_mu;  // serializes config writes (rare)
+  // Held shared by vaulted encodes and exclusively by DeleteTransformation,
+  // so no token is written under a transformation being deleted.
+  absl::Mutex vault_mu;
   absl::Mutex in_flight_mu;
   // Token and value-index paths of vaulted encodes not yet committed.
   absl::flat_hash_set<std::string> in_flight ABSL_GUARDED_BY(in_flight_mu);
@@ -958,6 +962,7 @@ struct Engine::Impl {
   absl::StatusOr<std::vector<EncodeResult>> VaultEncodeAll(
       const Compiled& c, const std::vector<EncodeItem>& items) {
     std::vector<EncodeResult> out(items.size());
+    absl::ReaderMutexLock vault_lock(&vault_mu);
     VaultWrites w;
     absl::Status s = absl::OkStatus();
     for (size_t i = 0; i < items.size(); ++i) {
@@ -1229,6 +1234,15 @@ absl::Status Engine::DeleteTransformation(std::string_view name) {
   if (!existing.has_value()) {
     return absl::NotFoundError(Cat("transformation ", name, " not found"));
   }
+  ASSIGN_OR_RETURN(auto roles, impl_->view.List("role/"));
+  for (const std::string& role : roles) {
+    ASSIGN_OR_RETURN(auto info, impl_->GetRole(role));
+    if (absl::c_binary_search(info->transformations, name)) {
+      return absl::FailedPreconditionError(
+          Cat("transformation ", name, " is bound to role ", role));
+    }
+  }
+  absl::MutexLock vault_lock(&impl_->vault_mu);
   std::vector<storage::Mutation> deletes;
   const std::string prefix = VaultPrefix(name);
   for (const char* kind : {"token/", "value/"}) {

@@ -330,6 +330,7 @@ TEST_F(TokenizeEngineTest, TemplateInUseCannotBeDeleted) {
   ASSERT_OK(engine_->CreateTemplate("six", {"(\\d{6})", "numeric"}));
   Create("six", Fpe("six"));
   EXPECT_TRUE(absl::IsFailedPrecondition(engine_->DeleteTemplate("six")));
+  ASSERT_OK(engine_->DeleteRole("six"));
   ASSERT_OK(engine_->DeleteTransformation("six"));
   ASSERT_OK(engine_->DeleteTemplate("six"));
 }
@@ -639,9 +640,19 @@ TEST_F(TokenizeEngineTest, ConcurrentBatchesInASmallSpaceNeverCollide) {
   }
 }
 
+TEST_F(TokenizeEngineTest, TransformationBoundToARoleCannotBeDeleted) {
+  Create("vault", Vault("pan"));
+  const std::string token = MustEncode("vault", RandomPan()).token;
+  auto s = engine_->DeleteTransformation("vault");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("role vault"));
+  ASSERT_OK(DecodeToken("vault", token).status());  // nothing was deleted
+}
+
 TEST_F(TokenizeEngineTest, DeletingATransformationDeletesItsTokens) {
   Create("vault", Vault("pan", true));
   MustEncode("vault", RandomPan());
+  ASSERT_OK(engine_->DeleteRole("vault"));
   ASSERT_OK(engine_->DeleteTransformation("vault"));
   for (const auto& [key, value] : backend_.Snapshot()) {
     EXPECT_THAT(key, Not(HasSubstr("vault/vault/")));
