@@ -307,11 +307,14 @@ void Core::StopMaintenance() {
 void Core::RunMaintenance() {
   std::vector<std::pair<std::string, std::shared_ptr<engines::transit::Engine>>>
       engines;
+  std::vector<std::pair<std::string, std::shared_ptr<engines::tokenize::Engine>>>
+      tokenize;
   {
     absl::MutexLock lock(&mounts_mu_);
     for (const auto& [path, m] : transit_mounts_) {
       engines.emplace_back(path, m.engine);
     }
+    tokenize.assign(tokenize_mounts_.begin(), tokenize_mounts_.end());
   }
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   for (const auto& [path, engine] : engines) {
@@ -321,6 +324,15 @@ void Core::RunMaintenance() {
                    rotated.status().ToString());
     } else if (*rotated > 0) {
       spdlog::info("transit at {}: auto-rotated {} keys", path, *rotated);
+    }
+  }
+  for (const auto& [path, engine] : tokenize) {
+    absl::StatusOr<int> purged = engine->PurgeExpired(now_ms);
+    if (!purged.ok()) {
+      spdlog::warn("tokenize maintenance at {} failed: {}", path,
+                   purged.status().ToString());
+    } else if (*purged > 0) {
+      spdlog::info("tokenize at {}: purged {} expired tokens", path, *purged);
     }
   }
 }

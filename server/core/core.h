@@ -48,7 +48,7 @@ struct TransitMount {
 };
 
 // How often an unsealed core runs engine maintenance (transit auto-rotation
-// and usage flushes).
+// and usage flushes, tokenize purge of expired tokens).
 inline constexpr absl::Duration kMaintenanceInterval = absl::Minutes(1);
 
 struct InitResult {
@@ -86,7 +86,8 @@ struct RekeyResult {
 // FinishRequest, or Handle for both). It owns the storage backend, the
 // barrier, the mounted engines, the lease manager and its expiry thread, and
 // while unsealed a maintenance thread (every kMaintenanceInterval: transit
-// auto-rotation and usage flushes). Thread-safe.
+// auto-rotation and usage flushes, tokenize purge of expired tokens).
+// Thread-safe.
 //
 // Storage layout: "core/seal-config" in the clear (needed while sealed);
 // through the barrier: "core/mounts", "core/token/...", "core/policy/<name>",

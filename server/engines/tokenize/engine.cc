@@ -1,6 +1,8 @@
 #include "server/engines/tokenize/engine.h"
 
 #include <algorithm>
+#include <limits>
+#include <atomic>
 #include <array>
 #include <optional>
 #include <set>
@@ -13,6 +15,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -425,6 +429,9 @@ struct Engine::Impl {
   // Held shared by vaulted encodes and exclusively by DeleteTransformation,
   // so no token is written under a transformation being deleted.
   absl::Mutex vault_mu;
+  // Nothing in any expiry index is due before this (ms); lowered by every
+  // write of an expiring token, so idle purges skip the index scan.
+  std::atomic<int64_t> next_purge_ms{std::numeric_limits<int64_t>::min()};
   absl::Mutex in_flight_mu;
   // Token and value-index paths of vaulted encodes not yet committed.
   absl::flat_hash_set<std::string> in_flight ABSL_GUARDED_BY(in_flight_mu);
@@ -762,6 +769,23 @@ struct Engine::Impl {
                absl::BytesToHexString(kms::HmacSha256(c.index_key, value)));
   }
 
+  // The expiry index entry of a token that expires; the 16-digit time
+  // sorts the index by expiry. `token_path` is TokenPath(c, token).
+  static std::string ExpiryPath(std::string_view transformation,
+                                int64_t expire_ms,
+                                std::string_view token_path) {
+    const size_t slash = token_path.rfind('/');
+    return Cat(VaultPrefix(transformation), "expiry/",
+               absl::StrFormat("%016d", expire_ms), ".",
+               token_path.substr(slash + 1));
+  }
+
+  void LowerNextPurge(int64_t due_ms) {
+    int64_t cur = next_purge_ms.load();
+    while (due_ms < cur && !next_purge_ms.compare_exchange_weak(cur, due_ms)) {
+    }
+  }
+
   // The live record at `path`, or nullopt if missing or expired.
   absl::StatusOr<std::optional<TokenRecord>> LiveToken(std::string_view path) {
     ASSIGN_OR_RETURN(auto raw, view.Get(path));
@@ -936,7 +960,12 @@ struct Engine::Impl {
                        (*v)->aead->Encrypt(item.value, path));
       rec.set_sealed_value(std::move(sealed));
       rec.set_created_time_unix_ms(now);
-      if (ttl > 0) rec.set_expire_time_unix_ms(now + ttl);
+      if (ttl > 0) {
+        rec.set_expire_time_unix_ms(now + ttl);
+        w.writes.push_back(storage::Mutation::Put(
+            ExpiryPath(c.name, now + ttl, path), ""));
+        LowerNextPurge(now + ttl);
+      }
       for (const auto& [k, val] : item.metadata)
         (*rec.mutable_metadata())[k] = val;
       w.writes.push_back(
@@ -1421,6 +1450,51 @@ absl::StatusOr<std::string> Engine::Lookup(std::string_view role,
                    impl_->LiveToken(impl_->TokenPath(*c, idx.token())));
   if (!live.has_value()) return absl::NotFoundError("token not found");
   return idx.token();
+}
+
+absl::StatusOr<int> Engine::PurgeExpired(int64_t now_ms) {
+  if (now_ms < impl_->next_purge_ms.load()) return 0;
+  absl::ReaderMutexLock vault_lock(&impl_->vault_mu);
+  int64_t next_due = std::numeric_limits<int64_t>::max();
+  int purged = 0;
+  ASSIGN_OR_RETURN(auto transformations, impl_->view.List("vault/"));
+  for (std::string t : transformations) {
+    if (!t.ends_with('/')) continue;
+    t.pop_back();
+    const std::string dir = Cat(VaultPrefix(t), "expiry/");
+    ASSIGN_OR_RETURN(auto entries, impl_->view.List(dir));
+    std::vector<storage::Mutation> writes;
+    for (const std::string& e : entries) {
+      int64_t due = 0;
+      if (e.size() < 18 || !absl::SimpleAtoi(e.substr(0, 16), &due)) {
+        writes.push_back(storage::Mutation::Delete(Cat(dir, e)));
+        continue;
+      }
+      if (due > now_ms || purged >= kMaxPurgePerCall) {
+        next_due = std::min(next_due, due);
+        break;
+      }
+      const std::string token_path = Cat(VaultPrefix(t), "token/", e.substr(17));
+      ASSIGN_OR_RETURN(auto raw, impl_->view.Get(token_path));
+      TokenRecord rec;
+      if (raw.has_value() && rec.ParseFromString(*raw) &&
+          rec.expire_time_unix_ms() != 0 && rec.expire_time_unix_ms() <= now_ms) {
+        // A tombstone: the value and metadata are gone, the token stays
+        // taken so it is never issued again for another value.
+        TokenRecord tombstone;
+        tombstone.set_key_version(rec.key_version());
+        tombstone.set_created_time_unix_ms(rec.created_time_unix_ms());
+        tombstone.set_expire_time_unix_ms(rec.expire_time_unix_ms());
+        writes.push_back(storage::Mutation::Put(token_path,
+                                                tombstone.SerializeAsString()));
+        ++purged;
+      }
+      writes.push_back(storage::Mutation::Delete(Cat(dir, e)));
+    }
+    if (!writes.empty()) RETURN_IF_ERROR(impl_->view.Batch(std::move(writes)));
+  }
+  impl_->next_purge_ms.store(next_due);
+  return purged;
 }
 
 void Engine::DropCache() {

@@ -178,10 +178,12 @@ struct Options {
 //   TTL and metadata.
 //   `convergent` keeps an index keyed by HMAC-SHA256(index key, value) so
 //   equal values get equal tokens; nothing is ever indexed by plaintext.
-//   Token uniqueness is checked and written under a striped lock on the
-//   token's index, so concurrent encodes never share a token (arcad is the
-//   only writer of its storage). Expired and unknown tokens are the same
-//   NOT_FOUND "token not found".
+//   A token is reserved in memory until its record is committed, and a
+//   token whose record exists (even expired) is never drawn again, so
+//   concurrent encodes never share a token (arcad is the only writer of
+//   its storage). A batch commits all its tokens in one write. Expired
+//   tokens become tombstones (PurgeExpired): their values are deleted.
+//   Expired and unknown tokens are the same NOT_FOUND "token not found".
 // masking: captured characters become `mask_character`; decode refuses.
 //
 // Errors never contain a value or token (a card number is a secret):
@@ -201,6 +203,8 @@ struct Options {
 //   template/<name>, transformation/<name>, role/<name>      config records
 //   vault/<transformation>/token/<hex HMAC(token key, token)>  TokenRecord
 //   vault/<transformation>/value/<hex HMAC(index key, value)>  convergent index
+//   vault/<transformation>/expiry/<16-digit ms>.<hex HMAC(token key, token)>
+//                                     "" (expiry index of tokens with a TTL)
 // Key material in memory lives only in kms::SecretBytes and the FF1 key
 // schedules.
 //
@@ -278,6 +282,14 @@ class Engine {
   absl::StatusOr<std::string> Lookup(std::string_view role,
                                      std::string_view transformation,
                                      std::string_view value);
+
+  // Replaces vaulted tokens that expired at or before `now_ms` with
+  // tombstones (value and metadata deleted; the token is never reissued),
+  // at most kMaxPurgePerCall per transformation a call. Returns how many.
+  // Cheap when nothing is due. The core calls it from its maintenance
+  // thread.
+  absl::StatusOr<int> PurgeExpired(int64_t now_ms);
+  static constexpr int kMaxPurgePerCall = 10'000;
 
   // Drops every cached key from memory; the core calls it on seal.
   void DropCache();

@@ -457,6 +457,48 @@ TEST_F(TokenizeEngineTest, ExpiredAndUnknownTokensAreTheSameNotFound) {
   EXPECT_FALSE(engine_->Validate("vault", "vault", item)->valid);
 }
 
+TEST_F(TokenizeEngineTest, PurgeDeletesExpiredValuesAndNeverReissuesTokens) {
+  // A one-digit space: 10 tokens (minus the value itself) for 9 values.
+  ASSERT_OK(engine_->CreateTemplate("one", {"(\\d)", "numeric"}));
+  TransformationOptions o = Vault("one");
+  o.ttl_ms = 60'000;
+  Create("vault", o);
+  std::set<std::string> first;
+  for (int i = 1; i <= 4; ++i) {
+    first.insert(MustEncode("vault", std::to_string(i)).token);
+  }
+  EncodeItem keep;
+  keep.value = "5";
+  keep.ttl_ms = 3'600'000;
+  auto kept = engine_->Encode("vault", "vault", keep);
+  ASSERT_OK(kept.status());
+  EXPECT_EQ(*engine_->PurgeExpired(now_ms_), 0);  // nothing due yet
+  const std::string before = AllStoredBytes();
+
+  now_ms_ += 60'001;
+  EXPECT_EQ(*engine_->PurgeExpired(now_ms_), 4);
+  EXPECT_EQ(*engine_->PurgeExpired(now_ms_), 0);  // already purged
+  EXPECT_LT(AllStoredBytes().size(), before.size());
+  ASSERT_OK(DecodeToken("vault", kept->token).status());
+  for (const auto& t : first) {
+    EXPECT_TRUE(absl::IsNotFound(DecodeToken("vault", t).status()));
+  }
+  // New values never get a purged token.
+  for (int i = 6; i <= 9; ++i) {
+    auto r = engine_->Encode("vault", "vault", [&] {
+      EncodeItem item;
+      item.value = std::to_string(i);
+      return item;
+    }());
+    if (!r.ok()) {
+      EXPECT_TRUE(absl::IsResourceExhausted(r.status())) << r.status();
+      continue;
+    }
+    EXPECT_FALSE(first.contains(r->token));
+    EXPECT_NE(r->token, kept->token);
+  }
+}
+
 TEST_F(TokenizeEngineTest, VaultedMetadataAndPerItemTtlRoundTrip) {
   Create("vault", Vault("pan"));
   EncodeItem item;
