@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <sodium.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,11 +37,6 @@ const unsigned char* Bytes(std::string_view s) {
 
 // Algorithms are fetched once per process: fetching is the slow part of
 // OpenSSL 3's EVP API.
-EVP_MAC* HmacAlgorithm() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) Fatal("EVP_MAC_fetch(HMAC)");
-  return mac;
-}
 EVP_KDF* HkdfAlgorithm() {
   static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   if (kdf == nullptr) Fatal("EVP_KDF_fetch(HKDF)");
@@ -52,9 +48,6 @@ const EVP_MD* Sha256Algorithm() {
   return md;
 }
 
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
 struct KdfCtxDeleter {
   void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
 };
@@ -64,21 +57,21 @@ char kSha256Name[] = "SHA256";
 }  // namespace
 
 std::string HmacSha256(const SecretBytes& key, std::string_view data) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(
-      EVP_MAC_CTX_new(HmacAlgorithm()));
-  if (ctx == nullptr) Fatal("EVP_MAC_CTX_new");
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, kSha256Name, 0),
-      OSSL_PARAM_construct_end()};
+  // libsodium's HMAC runs on a stack state: no context allocation and no
+  // digest fetch by name, which OpenSSL 3's EVP_MAC_init does on every call
+  // (the token lookup of every request computes one). Keys longer than the
+  // block size are hashed first, as RFC 2104 says.
+  crypto_auth_hmacsha256_state state;
   std::string tag(kSha256Size, '\0');
-  size_t tag_len = 0;
-  if (EVP_MAC_init(ctx.get(), Bytes(key.Reveal()), key.size(), params) != 1 ||
-      EVP_MAC_update(ctx.get(), Bytes(data), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(tag.data()),
-                    &tag_len, tag.size()) != 1 ||
-      tag_len != kSha256Size) {
+  if (crypto_auth_hmacsha256_init(&state, Bytes(key.Reveal()), key.size()) !=
+          0 ||
+      crypto_auth_hmacsha256_update(&state, Bytes(data), data.size()) != 0 ||
+      crypto_auth_hmacsha256_final(
+          &state, reinterpret_cast<unsigned char*>(tag.data())) != 0) {
     Fatal("HMAC-SHA256");
   }
+  // The state holds the key's padded hash states.
+  sodium_memzero(&state, sizeof(state));
   return tag;
 }
 

@@ -9,7 +9,7 @@
 
 namespace arca::kms {
 
-// HMAC-SHA256 (OpenSSL). Any key length, including empty. Returns the 32-byte
+// HMAC-SHA256 (libsodium). Any key length, including empty. Returns the 32-byte
 // tag. Thread-safe (stateless).
 std::string HmacSha256(const SecretBytes& key, std::string_view data);
 

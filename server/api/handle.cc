@@ -127,7 +127,11 @@ core::Request MakeRequest(grpc::CallbackServerContext* ctx,
   r.capability = capability;
   r.token = BearerToken(ctx);
   r.remote_address = ctx->peer();
-  AuditFields(request, &r.payload);
+  // Flattened only if a device will write it; `request` outlives
+  // BeginRequest, the only caller.
+  r.describe = [&request](core::AuditPayload* out) {
+    AuditFields(request, out);
+  };
   return r;
 }
 

@@ -21,8 +21,9 @@ namespace arca::api {
 void AuditFields(const google::protobuf::Message& message,
                  core::AuditPayload* out, bool omit_sensitive = false);
 
-// The core::Request for an RPC: bearer token and peer address from `ctx`,
-// audit payload from `request` by reflection.
+// The core::Request for an RPC: bearer token and peer address from `ctx`;
+// the audit payload is flattened from `request` by reflection only if an
+// audit device is enabled, so `request` must outlive Core::BeginRequest.
 core::Request MakeRequest(grpc::CallbackServerContext* ctx,
                           std::string_view operation, std::string resource_path,
                           core::Capability capability,

@@ -21,6 +21,7 @@ absl::Status Broker::Enable(std::string name, std::shared_ptr<Device> device) {
         absl::StrCat("audit device ", name, " is already enabled"));
   }
   devices_.emplace(std::move(name), std::move(device));
+  enabled_.store(devices_.size(), std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -32,6 +33,7 @@ absl::Status Broker::Disable(std::string_view name) {
         "no audit device named ", absl::string_view(name.data(), name.size())));
   }
   devices_.erase(it);
+  enabled_.store(devices_.size(), std::memory_order_release);
   return absl::OkStatus();
 }
 

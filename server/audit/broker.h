@@ -1,6 +1,7 @@
 #ifndef ARCA_SERVER_AUDIT_BROKER_H_
 #define ARCA_SERVER_AUDIT_BROKER_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,10 +39,16 @@ class Broker {
 
   absl::Status Log(const Entry& entry) const;
 
+  // True while no device is enabled, so that Log would do nothing: callers
+  // skip building the entry. Lock-free; a device enabled concurrently is
+  // seen by the next call.
+  bool empty() const { return enabled_.load(std::memory_order_acquire) == 0; }
+
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Device>, std::less<>> devices_
       ABSL_GUARDED_BY(mu_);
+  std::atomic<size_t> enabled_{0};  // devices_.size(), written under mu_
 };
 
 }  // namespace arca::audit

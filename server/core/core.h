@@ -200,10 +200,21 @@ class Core {
   // After the barrier is unsealed: load tokens, mounts and audit devices.
   absl::Status PostUnseal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status OpenAuditDevices();
+  // Writes one line if any device is enabled; `payload` fills its fields
+  // and is not called otherwise.
   absl::Status AuditLog(const Caller& caller, audit::Entry::Kind kind,
                         const auth::Decision& decision,
                         const absl::Status* status,
-                        const AuditPayload& payload);
+                        absl::FunctionRef<void(AuditPayload*)> payload);
+  // The request line: fields from `describe` if set, else the request's
+  // payload.
+  absl::Status AuditRequest(const Caller& caller,
+                            const std::function<void(AuditPayload*)>& describe,
+                            const auth::Decision& decision,
+                            const absl::Status* status);
+  absl::Status FinishRequestWith(
+      Caller& caller, absl::Status status,
+      absl::FunctionRef<void(AuditPayload*)> describe_response);
   void ExpiryLoop();
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts / stops the maintenance thread (under mu_).

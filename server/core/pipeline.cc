@@ -75,7 +75,13 @@ void Caller::AttachLease(
 absl::Status Core::AuditLog(const Caller& caller, audit::Entry::Kind kind,
                             const auth::Decision& decision,
                             const absl::Status* status,
-                            const AuditPayload& payload) {
+                            absl::FunctionRef<void(AuditPayload*)> payload) {
+  // No device, no line, and nothing built for one. Once a device is enabled
+  // every line is written or the request fails (Broker::Log).
+  if (audit_.empty()) return absl::OkStatus();
+  if (caller.request_id_.empty()) {
+    caller.request_id_ = absl::BytesToHexString(kms::RandomString(12));
+  }
   audit::Entry entry;
   entry.kind = kind;
   entry.time = absl::Now();
@@ -87,25 +93,42 @@ absl::Status Core::AuditLog(const Caller& caller, audit::Entry::Kind kind,
   entry.decision.policy = decision.policy;
   if (status != nullptr) entry.status = CodeName(*status);
   entry.remote_address = caller.request_.remote_address;
-  entry.payload = payload;
+  payload(&entry.payload);
   return audit_.Log(entry);
+}
+
+absl::Status Core::AuditRequest(
+    const Caller& caller,
+    const std::function<void(AuditPayload*)>& describe,
+    const auth::Decision& decision, const absl::Status* status) {
+  return AuditLog(caller, audit::Entry::Kind::kRequest, decision, status,
+                  [&](AuditPayload* out) {
+                    if (describe) {
+                      describe(out);
+                    } else {
+                      *out = caller.request_.payload;
+                    }
+                  });
 }
 
 absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
   if (barrier_.Sealed()) return barrier::SealedError();
   RETURN_IF_ERROR(CheckResourcePath(request.path));
   std::unique_ptr<Caller> caller(new Caller());
-  caller->request_id_ = absl::BytesToHexString(kms::RandomString(12));
   std::string token = std::move(request.token);
   request.token.clear();
+  // Only the request line uses it; it may point into the transport's
+  // request, so it does not outlive this call.
+  const std::function<void(AuditPayload*)> describe =
+      std::move(request.describe);
+  request.describe = nullptr;
   caller->request_ = std::move(request);
   const Request& req = caller->request_;
 
   if (!req.needs_token) {
     caller->decision_.allowed = true;
     caller->decision_.reason = "login: no token needed";
-    RETURN_IF_ERROR(AuditLog(*caller, audit::Entry::Kind::kRequest,
-                             caller->decision_, nullptr, req.payload));
+    RETURN_IF_ERROR(AuditRequest(*caller, describe, caller->decision_, nullptr));
     return caller;
   }
 
@@ -116,8 +139,7 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
   if (!entry.ok()) {
     if (barrier::IsSealedError(entry.status())) return entry.status();
     const absl::Status st = entry.status();
-    RETURN_IF_ERROR(AuditLog(*caller, audit::Entry::Kind::kRequest, {}, &st,
-                             req.payload));
+    RETURN_IF_ERROR(AuditRequest(*caller, describe, {}, &st));
     return st;
   }
   caller->token_ = *std::move(entry);
@@ -132,8 +154,9 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
   // 3. Audit the request; no audit, no answer.
   const absl::Status denied =
       decision.allowed ? absl::OkStatus() : Denied(req.path, req.capability);
-  RETURN_IF_ERROR(AuditLog(*caller, audit::Entry::Kind::kRequest, decision,
-                           decision.allowed ? nullptr : &denied, req.payload));
+  RETURN_IF_ERROR(
+      AuditRequest(*caller, describe, decision,
+                   decision.allowed ? nullptr : &denied));
   if (!decision.allowed) return denied;
 
   // A use-limited token spends a use on every request it is allowed to make.
@@ -143,6 +166,13 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
 
 absl::Status Core::FinishRequest(Caller& caller, absl::Status status,
                                  const AuditPayload& response) {
+  return FinishRequestWith(caller, std::move(status),
+                           [&](AuditPayload* out) { *out = response; });
+}
+
+absl::Status Core::FinishRequestWith(
+    Caller& caller, absl::Status status,
+    absl::FunctionRef<void(AuditPayload*)> describe_response) {
   // 5. Register the lease the response carries.
   if (status.ok() && caller.lease_.has_value()) {
     caller.lease_->owner = caller.token_.id_hash().empty()
@@ -156,9 +186,12 @@ absl::Status Core::FinishRequest(Caller& caller, absl::Status status,
     }
   }
   // 6. Audit the response.
+  // The response's fields only if it succeeded (and a device is enabled).
   absl::Status audited =
-      AuditLog(caller, audit::Entry::Kind::kResponse, caller.decision_, &status,
-               status.ok() ? response : AuditPayload{});
+      AuditLog(caller, audit::Entry::Kind::kResponse, caller.decision_,
+               &status, [&](AuditPayload* out) {
+                 if (status.ok()) describe_response(out);
+               });
   if (caller.last_use_) {
     if (absl::Status st = tokens_.Revoke(caller.token_.id_hash()); !st.ok()) {
       spdlog::warn("revoking a used-up token failed: {}",
@@ -175,9 +208,7 @@ absl::Status Core::Handle(
   ASSIGN_OR_RETURN(std::unique_ptr<Caller> caller,
                    BeginRequest(std::move(request)));
   absl::Status status = handler(*caller);
-  AuditPayload response;
-  if (status.ok()) describe_response(&response);
-  return FinishRequest(*caller, std::move(status), response);
+  return FinishRequestWith(*caller, std::move(status), describe_response);
 }
 
 void Core::AuditEvent(std::string_view operation,

@@ -29,6 +29,11 @@ struct Request {
   std::string token;      // from the authorization metadata; never logged
   std::string remote_address;
   AuditPayload payload;   // request fields for the audit log
+  // If set, fills the request fields instead of `payload`. Called only when
+  // an audit device is enabled, so that a server without one never pays for
+  // building them (the adapters flatten the request proto by reflection),
+  // and only within BeginRequest.
+  std::function<void(AuditPayload*)> describe;
   // False only for login RPCs, which create the token: no token is
   // resolved and no ACL checked, but request and response are audited and
   // fail closed like every other request.
@@ -44,6 +49,8 @@ class Caller {
  public:
   // Empty for a login request (Request::needs_token false).
   const TokenEntry& token() const { return token_; }
+  // The id in this request's audit lines; empty until a line is written
+  // (no audit device, no id).
   const std::string& request_id() const { return request_id_; }
   const Request& request() const { return request_; }
 
@@ -64,7 +71,7 @@ class Caller {
   Request request_;
   TokenEntry token_;
   std::shared_ptr<const auth::Acl> acl_;
-  std::string request_id_;
+  mutable std::string request_id_;  // set by the first audit line
   auth::Decision decision_;  // of the request, repeated on the response
   bool last_use_ = false;
   std::optional<lease::LeaseSpec> lease_;

@@ -80,6 +80,16 @@ rocksdb::Options DbOptions() {
   options.write_buffer_size = kWriteBufferBytes;
   options.max_write_buffer_number = 2;
   options.max_background_jobs = 2;
+  // Group commit: concurrent writers queue behind a leader, which writes the
+  // whole group to the WAL with one fdatasync and then to the memtable. With
+  // concurrent memtable writes each follower is woken twice (to insert its
+  // own batch, then to learn the group is done); on a small machine the
+  // wake-ups cost more than the inserts, so the leader inserts for all and
+  // wakes each follower once. Adaptive yield spins waiting writers on
+  // sched_yield, burning a core that the leader needs. Neither changes what
+  // is synced or when a write is acknowledged.
+  options.allow_concurrent_memtable_write = false;
+  options.enable_write_thread_adaptive_yield = false;
   options.max_open_files = 256;
   options.keep_log_file_num = 4;
   options.max_total_wal_size = 4 * kWriteBufferBytes;

@@ -35,7 +35,11 @@ namespace {
 
 constexpr char kMetadataPrefix[] = "metadata/";
 constexpr char kDataPrefix[] = "data/";
-constexpr size_t kStripes = 64;
+// A writer holds its path's stripe across the synced write, so two paths
+// sharing a stripe cannot share a group commit. With 64 stripes, 64
+// concurrent writers to distinct paths collided about 23 times; with 1024
+// about twice. 8 KiB of mutexes per mount.
+constexpr size_t kStripes = 1024;
 
 // Bounds on odd input (INVALID_ARGUMENT). Custom metadata limits follow
 // Vault's documented ones.

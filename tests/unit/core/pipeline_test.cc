@@ -137,6 +137,51 @@ TEST_F(PipelineTest, UnwritableAuditFailsClosedBeforeTheHandlerRuns) {
   EXPECT_FALSE(ran);
 }
 
+TEST_F(PipelineTest, AuditFieldsAreBuiltOnlyWhileADeviceIsEnabled) {
+  int described = 0;
+  int responses = 0;
+  auto run = [&](bool* ran) {
+    Request r = Req(root_, "kv/data/x");
+    r.describe = [&](AuditPayload* out) {
+      ++described;
+      (*out)["field"] = audit::Field::Clear("request-field");
+    };
+    return core_->Handle(
+        std::move(r),
+        [&](Caller&) {
+          *ran = true;
+          return absl::OkStatus();
+        },
+        [&](AuditPayload* out) {
+          ++responses;
+          (*out)["answer"] = audit::Field::Clear("response-field");
+        });
+  };
+  bool ran = false;
+  ASSERT_TRUE(run(&ran).ok());
+  EXPECT_TRUE(ran);
+  // No device: nothing is built for a line no one writes.
+  EXPECT_EQ(described, 0);
+  EXPECT_EQ(responses, 0);
+
+  const fs::path log = dir_ / "a.log";
+  ASSERT_TRUE(core_->EnableAudit("file", "file", log.string()).ok());
+  ran = false;
+  ASSERT_TRUE(run(&ran).ok());
+  EXPECT_EQ(described, 1);
+  EXPECT_EQ(responses, 1);
+  const std::string text = ReadAll(log);
+  EXPECT_THAT(text, HasSubstr("request-field"));
+  EXPECT_THAT(text, HasSubstr("response-field"));
+
+  // With a device, an unwritable log still refuses the request.
+  fs::rename(log, dir_ / "rotated.log");
+  ran = false;
+  absl::Status st = run(&ran);
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_FALSE(ran);
+}
+
 TEST_F(PipelineTest, EnablingADeviceThatCannotWriteIsRefused) {
   absl::Status st = core_->EnableAudit("full", "file", "/dev/full");
   EXPECT_TRUE(absl::IsUnavailable(st)) << st;
