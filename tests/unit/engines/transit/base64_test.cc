@@ -37,8 +37,22 @@ TEST(Base64Test, MatchesAbslForEveryLengthAndByte) {
   }
 }
 
+// Long inputs take the vector path (where the CPU has AVX2) for most of
+// their length; each offset of the tail too.
+TEST(Base64Test, MatchesAbslOnLongInputs) {
+  const std::string in = kms::RandomString(5000);
+  for (size_t n = 4900; n <= 5000; ++n) {
+    const std::string part = in.substr(0, n);
+    EXPECT_EQ(Encode(part), absl::Base64Escape(part)) << n;
+  }
+  const std::string ones(1052, '\xff');
+  EXPECT_EQ(Encode(ones), absl::Base64Escape(ones));
+  const std::string zeros(1052, '\0');
+  EXPECT_EQ(Encode(zeros), absl::Base64Escape(zeros));
+}
+
 TEST(Base64Test, WritesExactlyTheEncodedSize) {
-  for (size_t n = 0; n <= 20; ++n) {
+  for (size_t n = 0; n <= 100; ++n) {
     std::string buf(Base64EncodedSize(n) + 8, '#');
     Base64EncodeTo(std::string(n, 'x'), buf.data());
     EXPECT_EQ(buf.substr(Base64EncodedSize(n)), "########") << n;
