@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "kms/status_macros.h"
 #include "server/api/handle.h"
 #include "server/api/status.h"
@@ -99,7 +100,44 @@ void ToProto(const v1::TransitBatchRequest& req,
   }
 }
 
+// One call's request and response, and the arena that owns both.
+class ArenaMessages final
+    : public grpc::MessageHolder<v1::TransitBatchRequest,
+                                 v1::TransitBatchResponse> {
+ public:
+  ArenaMessages() : arena_(Options()) {
+    set_request(google::protobuf::Arena::CreateMessage<v1::TransitBatchRequest>(
+        &arena_));
+    set_response(
+        google::protobuf::Arena::CreateMessage<v1::TransitBatchResponse>(
+            &arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  static google::protobuf::ArenaOptions Options() {
+    google::protobuf::ArenaOptions o;
+    // A 1,000-item call needs ~250 KiB of message objects; blocks stay
+    // below malloc's mmap threshold.
+    o.start_block_size = 16 << 10;
+    o.max_block_size = 64 << 10;
+    return o;
+  }
+  google::protobuf::Arena arena_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::TransitBatchRequest, v1::TransitBatchResponse>*
+BatchArenaAllocator::AllocateMessages() {
+  return new ArenaMessages();
+}
+
+TransitService::TransitService(core::Core* core) : core_(core) {
+  SetMessageAllocatorFor_BatchEncrypt(&batch_allocator_);
+  SetMessageAllocatorFor_BatchDecrypt(&batch_allocator_);
+  SetMessageAllocatorFor_BatchRewrap(&batch_allocator_);
+}
 
 grpc::ServerUnaryReactor* TransitService::CreateKey(
     grpc::CallbackServerContext* ctx, const v1::TransitCreateKeyRequest* req,
