@@ -783,6 +783,18 @@ struct Engine::Impl {
   // BatchEncrypt after the key lookup: counts the batch, then seals it in
   // chunks on the batch pool. Results stay in input order because every
   // chunk writes only its own slots of `out`.
+  BatchPool& Pool() {
+    return options.batch_pool != nullptr ? *options.batch_pool
+                                         : BatchPool::Shared();
+  }
+
+  // Runs fn(i) for every item, in chunks on the batch pool.
+  void ForEachItem(size_t n, absl::FunctionRef<void(size_t)> fn) {
+    Pool().Run(n, options.batch_chunk_items, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) fn(i);
+    });
+  }
+
   absl::StatusOr<std::vector<BatchResult>> BatchEncryptWith(
       KeyPtr key, const std::vector<BatchInput>& items) {
     std::vector<BatchResult> out(items.size());
@@ -791,8 +803,7 @@ struct Engine::Impl {
         r.status = Unsupported(key->type, "encryption");
       return out;
     }
-    BatchPool& pool = options.batch_pool != nullptr ? *options.batch_pool
-                                                    : BatchPool::Shared();
+    BatchPool& pool = Pool();
     size_t done = 0;
     while (done < items.size()) {
       ASSIGN_OR_RETURN(auto counted,
@@ -809,11 +820,14 @@ struct Engine::Impl {
     return out;
   }
 
+  // `version`, if set, receives the version the ciphertext names.
   absl::StatusOr<std::string> DecryptWith(const KeyPtr& key,
                                           std::string_view ciphertext,
-                                          const CryptoOptions& opts) {
+                                          const CryptoOptions& opts,
+                                          uint32_t* version = nullptr) {
     if (!IsAead(key->type)) return Unsupported(key->type, "decryption");
     ASSIGN_OR_RETURN(Parsed parsed, ParseWire(ciphertext, "ciphertext"));
+    if (version != nullptr) *version = parsed.version;
     ASSIGN_OR_RETURN(Version * v,
                      ForVerify(*key, parsed.version, "ciphertext"));
     ASSIGN_OR_RETURN(Cipher cipher, CipherFor(*key, *v, opts.context));
@@ -1139,16 +1153,16 @@ absl::StatusOr<std::vector<BatchResult>> Engine::BatchDecrypt(
   RETURN_IF_ERROR(CheckBatchSize(items.size()));
   ASSIGN_OR_RETURN(KeyPtr key, impl_->Get(name));
   std::vector<BatchResult> out(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto r = impl_->DecryptWith(key, items[i].input, OptionsOf(items[i]));
+  impl_->ForEachItem(items.size(), [&](size_t i) {
+    auto r = impl_->DecryptWith(key, items[i].input, OptionsOf(items[i]),
+                                &out[i].key_version);
     if (!r.ok()) {
       out[i].status = r.status();
-      continue;
+      out[i].key_version = 0;
+      return;
     }
     out[i].output = *std::move(r);
-    // The version the ciphertext named; parsing succeeded above.
-    out[i].key_version = ParseWire(items[i].input, "ciphertext")->version;
-  }
+  });
   return out;
 }
 
@@ -1162,22 +1176,22 @@ absl::StatusOr<std::vector<BatchResult>> Engine::BatchRewrap(
   RETURN_IF_ERROR(CheckBatchSize(items.size()));
   ASSIGN_OR_RETURN(KeyPtr key, impl_->Get(name));
   std::vector<BatchResult> out(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
+  impl_->ForEachItem(items.size(), [&](size_t i) {
     const CryptoOptions o = OptionsOf(items[i]);
     auto plaintext = impl_->DecryptWith(key, items[i].input, o);
     if (!plaintext.ok()) {
       out[i].status = plaintext.status();
-      continue;
+      return;
     }
     ScopedWipe wipe(&*plaintext);
     auto r = impl_->EncryptWith(key, *plaintext, o);
     if (!r.ok()) {
       out[i].status = r.status();
-      continue;
+      return;
     }
     out[i].output = std::move(r->ciphertext);
     out[i].key_version = r->key_version;
-  }
+  });
   return out;
 }
 
