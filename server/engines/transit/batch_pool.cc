@@ -44,7 +44,7 @@ struct BatchPool::Job {
 BatchPool& BatchPool::Shared() {
   static BatchPool* const pool = [] {
     const size_t cores = std::thread::hardware_concurrency();
-    return new BatchPool(cores > 1 ? cores - 1 : 1);
+    return new BatchPool(cores == 0 ? 1 : cores - 1);
   }();
   return *pool;
 }

@@ -12,13 +12,11 @@
 
 namespace arca::engines::transit {
 
-// BatchPool spreads the items of one big batch over the calling thread and a
-// few helper threads, so that a 1,000-item call uses every core instead of
-// one of gRPC's callback threads. The caller always works too and claims
-// chunks itself, so a busy pool (every core already serving other batches)
-// costs the call nothing but the hand-off; it never waits for a chunk that
-// no one has started. Helpers are started on demand up to the maximum and
-// then kept. Thread-safe.
+// BatchPool spreads the chunks of one big batch over the calling thread and
+// a few helper threads (started on demand, then kept), so a 1,000-item call
+// uses every core instead of one of gRPC's callback threads. The caller
+// claims chunks too and never waits for one nobody started, so a busy pool
+// costs it only the hand-off. Thread-safe.
 class BatchPool {
  public:
   explicit BatchPool(size_t max_helpers) : max_helpers_(max_helpers) {}
@@ -29,7 +27,7 @@ class BatchPool {
   BatchPool& operator=(const BatchPool&) = delete;
 
   // The pool the transit engines of this process share: one helper per core
-  // beyond the first (at least one), never destroyed.
+  // beyond the first (one if the core count is unknown), never destroyed.
   static BatchPool& Shared();
 
   // Calls fn(begin, end) for consecutive ranges that cover [0, n), each at
