@@ -39,22 +39,29 @@ TEST(BatchPoolTest, EveryIndexRunsExactlyOnceUnderConcurrentCallers) {
   EXPECT_LE(pool.helpers(), 3u);
 }
 
-// The caller blocks in its first chunk until another thread runs a chunk:
-// only a helper can, so this passes only if the work is really spread.
+// The caller blocks in the first chunk it claims until another thread runs
+// a chunk: only a helper can, so this passes only if the work is really
+// spread (and Run returns only after every chunk).
 TEST(BatchPoolTest, ChunksRunOnHelpersWhileTheCallerWorks) {
   BatchPool pool(1);
   absl::Notification other_thread_ran;
   const std::thread::id caller = std::this_thread::get_id();
-  std::atomic<bool> caller_waited_ok{false};
-  pool.Run(4, 1, [&](size_t begin, size_t) {
+  std::atomic<bool> caller_claimed{false};
+  std::atomic<bool> caller_wait_timed_out{false};
+  std::atomic<int> chunks{0};
+  pool.Run(4, 1, [&](size_t, size_t) {
+    ++chunks;
     if (std::this_thread::get_id() != caller) {
-      other_thread_ran.Notify();
-    } else if (begin == 0) {
-      caller_waited_ok =
-          other_thread_ran.WaitForNotificationWithTimeout(absl::Seconds(30));
+      // The helper may run several chunks while the caller waits.
+      if (!other_thread_ran.HasBeenNotified()) other_thread_ran.Notify();
+    } else if (!caller_claimed.exchange(true)) {
+      caller_wait_timed_out =
+          !other_thread_ran.WaitForNotificationWithTimeout(absl::Seconds(30));
     }
   });
-  EXPECT_TRUE(caller_waited_ok.load());
+  EXPECT_EQ(chunks.load(), 4);
+  EXPECT_TRUE(other_thread_ran.HasBeenNotified());
+  EXPECT_FALSE(caller_wait_timed_out.load());
   EXPECT_EQ(pool.helpers(), 1u);
 }
 
