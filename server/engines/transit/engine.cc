@@ -780,9 +780,6 @@ struct Engine::Impl {
     for (size_t k = sealed; k < good.size(); ++k) out[good[k]].status = s;
   }
 
-  // BatchEncrypt after the key lookup: counts the batch, then seals it in
-  // chunks on the batch pool. Results stay in input order because every
-  // chunk writes only its own slots of `out`.
   BatchPool& Pool() {
     return options.batch_pool != nullptr ? *options.batch_pool
                                          : BatchPool::Shared();
@@ -795,12 +792,16 @@ struct Engine::Impl {
     });
   }
 
+  // BatchEncrypt after the key lookup: counts the batch, then seals it in
+  // chunks on the batch pool. Results stay in input order because every
+  // chunk writes only its own slots of `out`.
   absl::StatusOr<std::vector<BatchResult>> BatchEncryptWith(
       KeyPtr key, const std::vector<BatchInput>& items) {
     std::vector<BatchResult> out(items.size());
     if (!IsAead(key->type)) {
-      for (BatchResult& r : out)
+      for (BatchResult& r : out) {
         r.status = Unsupported(key->type, "encryption");
+      }
       return out;
     }
     BatchPool& pool = Pool();
