@@ -1,5 +1,7 @@
 #include "server/engines/transit/batch_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <optional>
 #include <thread>
@@ -98,6 +100,9 @@ bool BatchPool::HasWorkOrStopping() const {
 }
 
 void BatchPool::Work() {
+  // Named for top and perf; otherwise it inherits the starter's name (a
+  // gRPC callback thread's).
+  pthread_setname_np(pthread_self(), "transit-batch");
   for (;;) {
     std::shared_ptr<Job> job;
     {
