@@ -607,6 +607,31 @@ TEST_F(TransitEngineTest, ConcurrentBatchesAreCountedExactlyAndNeverRepeat) {
   EXPECT_GE(engine_->ReadKey("k")->versions[0].encryptions, kTotal);
 }
 
+// XChaCha20-Poly1305 keys go through the same batch path with Aead's
+// default EncryptEach.
+TEST_F(TransitEngineTest, XChaChaBatchRoundTripsInOrder) {
+  BatchPool pool(2);
+  Options o;
+  o.batch_chunk_items = 5;
+  o.batch_pool = &pool;
+  engine_ = NewEngine(o);
+  KeyOptions x;
+  x.type = KeyType::kXChaCha20Poly1305;
+  ASSERT_OK(engine_->CreateKey("x", x));
+  std::vector<std::string> plaintexts;
+  for (int i = 0; i < 40; ++i) plaintexts.push_back(absl::StrCat("x-", i));
+  std::vector<BatchInput> items;
+  for (const auto& p : plaintexts) items.push_back({p, "", "ad"});
+  auto r = engine_->BatchEncrypt("x", items);
+  ASSERT_OK(r);
+  CryptoOptions ad;
+  ad.associated_data = "ad";
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_OK((*r)[i].status);
+    EXPECT_EQ(*engine_->Decrypt("x", (*r)[i].output, ad), plaintexts[i]);
+  }
+}
+
 TEST_F(TransitEngineTest, BatchReservesItsCountersInOneWrite) {
   Options o;
   o.counter_reservation = 100;
