@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "kms/random.h"
+#include "kms/status_macros.h"
 
 namespace arca::kms {
 namespace {
@@ -23,6 +24,8 @@ constexpr char kTooShort[] = "ciphertext too short";
 constexpr size_t kMaxPooledContexts = 16;
 // EVP_CipherUpdate takes int lengths; larger inputs go in chunks.
 constexpr size_t kMaxChunk = size_t{1} << 30;
+// EncryptEach draws nonces from the CSPRNG this many at a time.
+constexpr size_t kNoncesPerDraw = 256;
 
 struct CtxDeleter {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
@@ -98,20 +101,26 @@ struct AesGcm::Impl {
     CtxPtr ctx = Acquire();
     if (ctx == nullptr)
       return absl::InternalError("AES-GCM context setup failed");
+    RETURN_IF_ERROR(SealWith(ctx.get(), nonce, plaintext, aad, out));
+    Release(std::move(ctx));
+    return absl::OkStatus();
+  }
+
+  // Seal with a context the caller holds.
+  static absl::Status SealWith(EVP_CIPHER_CTX* ctx, std::string_view nonce,
+                               std::string_view plaintext, std::string_view aad,
+                               unsigned char* out) {
     int final_len = 0;
     // key == NULL keeps the key schedule; only the nonce is set.
-    if (EVP_CipherInit_ex2(ctx.get(), nullptr, nullptr, Bytes(nonce), 1,
-                           nullptr) != 1 ||
-        !Update(ctx.get(), nullptr, aad) ||
-        !Update(ctx.get(), out, plaintext) ||
-        EVP_CipherFinal_ex(ctx.get(), out + plaintext.size(), &final_len) !=
+    if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, Bytes(nonce), 1, nullptr) !=
             1 ||
+        !Update(ctx, nullptr, aad) || !Update(ctx, out, plaintext) ||
+        EVP_CipherFinal_ex(ctx, out + plaintext.size(), &final_len) != 1 ||
         final_len != 0 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagSize,
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize,
                             out + plaintext.size()) != 1) {
       return absl::InternalError("AES-GCM encryption failed");
     }
-    Release(std::move(ctx));
     return absl::OkStatus();
   }
 
@@ -186,6 +195,35 @@ absl::StatusOr<std::string> AesGcm::Encrypt(
       impl_->Seal(nonce, plaintext, associated_data, p + kNonceSize);
   if (!status.ok()) return status;
   return out;
+}
+
+absl::Status AesGcm::EncryptEach(
+    size_t count, absl::FunctionRef<Message(size_t)> input,
+    absl::FunctionRef<void(size_t, std::string_view)> output) const {
+  if (count == 0) return absl::OkStatus();
+  CtxPtr ctx = impl_->Acquire();
+  if (ctx == nullptr) {
+    return absl::InternalError("AES-GCM context setup failed");
+  }
+  unsigned char nonces[kNoncesPerDraw * kNonceSize];
+  std::string sealed;  // nonce ‖ ciphertext ‖ tag of the current message
+  for (size_t i = 0; i < count; ++i) {
+    const size_t slot = i % kNoncesPerDraw;
+    if (slot == 0) {
+      RandomBytes(nonces, std::min(kNoncesPerDraw, count - i) * kNonceSize);
+    }
+    const Message m = input(i);
+    sealed.resize(kNonceSize + m.plaintext.size() + kTagSize);
+    unsigned char* p = reinterpret_cast<unsigned char*>(sealed.data());
+    std::copy_n(nonces + slot * kNonceSize, kNonceSize, p);
+    RETURN_IF_ERROR(
+        Impl::SealWith(ctx.get(), std::string_view(sealed.data(), kNonceSize),
+                       m.plaintext, m.associated_data, p + kNonceSize));
+    output(i, sealed);
+  }
+  // Nonces are public (they travel in the ciphertext); nothing to wipe.
+  impl_->Release(std::move(ctx));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> AesGcm::Decrypt(

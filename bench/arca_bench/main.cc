@@ -3,6 +3,7 @@
 // concurrency levels with requests driven asynchronously, and writes a JSON
 // report and a Markdown summary. See docs/performance.md.
 
+#include <malloc.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -536,6 +537,12 @@ int Run(const Flags& flags_in, int argc, char** argv) {
 }  // namespace arca::bench
 
 int main(int argc, char** argv) {
+  // gRPC's receive and send buffers of a batch call are megabytes; glibc
+  // would hand them back to the kernel after every call and fault them in
+  // again on the next (a sixth of the client's CPU under transit-batch).
+  // Keep them: the load generator shares the cores with the server.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   arca::bench::Flags flags;
   CLI::App app{
       "arca-bench: Arca's load generator, with baselines in the same run"};

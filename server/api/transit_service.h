@@ -2,16 +2,29 @@
 #define ARCA_SERVER_API_TRANSIT_SERVICE_H_
 
 #include "arca/v1/transit.grpc.pb.h"
+#include "grpcpp/support/message_allocator.h"
 #include "server/core/core.h"
 
 namespace arca::api {
+
+// Allocates the request and response of each batch call on one protobuf
+// arena, so the 2,000 messages of a 1,000-item call cost bump allocations
+// and one release instead of 2,000 mallocs and frees. Stateless and
+// thread-safe; must outlive the server.
+class BatchArenaAllocator final
+    : public grpc::MessageAllocator<v1::TransitBatchRequest,
+                                    v1::TransitBatchResponse> {
+ public:
+  grpc::MessageHolder<v1::TransitBatchRequest, v1::TransitBatchResponse>*
+  AllocateMessages() override;
+};
 
 // gRPC adapter for arca.v1.TransitService: authorizes the resource path
 // named in transit.proto, then calls the mount's transit::Engine.
 // Non-owning Core pointer. Thread-safe.
 class TransitService final : public arca::v1::TransitService::CallbackService {
  public:
-  explicit TransitService(core::Core* core) : core_(core) {}
+  explicit TransitService(core::Core* core);
 
   grpc::ServerUnaryReactor* CreateKey(grpc::CallbackServerContext* ctx,
                                       const v1::TransitCreateKeyRequest* req,
@@ -70,6 +83,7 @@ class TransitService final : public arca::v1::TransitService::CallbackService {
 
  private:
   core::Core* core_;
+  BatchArenaAllocator batch_allocator_;
 };
 
 }  // namespace arca::api

@@ -21,6 +21,8 @@
 #include "kms/random.h"
 #include "kms/status_macros.h"
 #include "kms/xchacha20_poly1305.h"
+#include "server/engines/transit/base64.h"
+#include "server/engines/transit/batch_pool.h"
 #include "server/engines/transit/transit_records.pb.h"
 
 namespace arca::engines::transit {
@@ -95,9 +97,23 @@ absl::Status Unsupported(KeyType type, std::string_view what) {
                    AsAbsl(what)));
 }
 
+// "arca:v<version>:", the part of the wire format before the base64.
+std::string WirePrefix(uint32_t version) {
+  return absl::StrCat(kWirePrefix, version, ":");
+}
+
+// Writes `prefix` ‖ base64(body) into `out`, reusing its buffer.
+void FormatTo(std::string_view prefix, std::string_view body,
+              std::string* out) {
+  out->resize(prefix.size() + Base64EncodedSize(body.size()));
+  std::copy(prefix.begin(), prefix.end(), out->data());
+  Base64EncodeTo(body, out->data() + prefix.size());
+}
+
 std::string Format(uint32_t version, std::string_view body) {
-  return absl::StrCat(kWirePrefix, version, ":",
-                      absl::Base64Escape(AsAbsl(body)));
+  std::string out;
+  FormatTo(WirePrefix(version), body, &out);
+  return out;
 }
 
 struct Parsed {
@@ -202,6 +218,17 @@ struct Cipher {
     return aes != nullptr ? aes->Decrypt(ct, aad) : xchacha->Decrypt(ct, aad);
   }
 };
+
+// The context check of CipherFor, without deriving anything.
+absl::Status CheckContext(const Key& key, std::string_view context) {
+  if (!key.config.derived() && !context.empty()) {
+    return absl::InvalidArgumentError(kContextNotDerived);
+  }
+  if (key.config.derived() && context.empty()) {
+    return absl::InvalidArgumentError(kContextRequired);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<Cipher> CipherFor(const Key& key, const Version& v,
                                  std::string_view context) {
@@ -617,14 +644,19 @@ struct Engine::Impl {
     return v;
   }
 
-  absl::StatusOr<EncryptResult> EncryptWith(KeyPtr key,
-                                            std::string_view plaintext,
-                                            const CryptoOptions& opts) {
+  // The version `count` encryptions use (`requested`, 0 = latest), and how
+  // many of them it takes: all, or for the latest version only those up to
+  // its encryption limit (the caller encrypts the rest after the rotation
+  // this causes). The taken ones are counted and covered by a durable
+  // reservation before this returns, with one write per reservation, not
+  // per encryption. May rotate (auto-rotate period, limit) and so replace
+  // `key`.
+  absl::StatusOr<std::pair<Version*, uint64_t>> CountEncryptions(
+      KeyPtr& key, uint32_t requested, uint64_t count) {
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-      if (!IsAead(key->type)) return Unsupported(key->type, "encryption");
       const int64_t now = options.now_ms();
       const int64_t period = key->config.auto_rotate_period_ms();
-      if (opts.key_version == 0 && period > 0) {
+      if (requested == 0 && period > 0) {
         const Version* latest = key->Find(key->latest());
         if (latest != nullptr && now - latest->created_ms >= period) {
           RETURN_IF_ERROR(RotateIfStill(key->name, key->latest(), now));
@@ -632,11 +664,10 @@ struct Engine::Impl {
           continue;
         }
       }
-      ASSIGN_OR_RETURN(Version * v, ForUse(*key, opts.key_version));
-      ASSIGN_OR_RETURN(Cipher cipher, CipherFor(*key, *v, opts.context));
-
-      const uint64_t n = v->encryptions.fetch_add(1) + 1;
-      if (n > LimitFor(key->type)) {
+      ASSIGN_OR_RETURN(Version * v, ForUse(*key, requested));
+      const uint64_t limit = LimitFor(key->type);
+      const uint64_t first = v->encryptions.fetch_add(count) + 1;
+      if (first > limit) {
         if (v->number != key->latest()) {
           return absl::ResourceExhaustedError(
               "key version has reached its encryption limit; use the latest "
@@ -646,46 +677,158 @@ struct Engine::Impl {
         ASSIGN_OR_RETURN(key, Get(key->name));
         continue;
       }
-      if (n > v->reserved.load()) {
-        absl::Status s = Reserve(*key, v, n);
+      const uint64_t taken = std::min(count, limit - first + 1);
+      const uint64_t last = first + taken - 1;
+      if (last > v->reserved.load()) {
+        absl::Status s = Reserve(*key, v, last);
         if (IsRetry(s)) {
           ASSIGN_OR_RETURN(key, Get(key->name));
           continue;
         }
         RETURN_IF_ERROR(s);
       }
-
-      std::string body;
-      if (key->config.convergent()) {
-        std::string input(8, '\0');
-        uint64_t aad_len = opts.associated_data.size();
-        for (int i = 7; i >= 0; --i, aad_len >>= 8) {
-          input[i] = static_cast<char>(aad_len & 0xff);
-        }
-        input.append(opts.associated_data);
-        input.append(plaintext);
-        std::string nonce = kms::HmacSha256(cipher.nonce_key, input);
-        Wipe(&input);
-        nonce.resize(NonceSize(key->type));
-        ASSIGN_OR_RETURN(
-            std::string sealed,
-            cipher.EncryptWithNonce(nonce, plaintext, opts.associated_data));
-        body = nonce + sealed;
-      } else {
-        ASSIGN_OR_RETURN(body, cipher.Encrypt(plaintext, opts.associated_data));
-      }
-      Touch(*key, v, now);
-      return EncryptResult{Format(v->number, body), v->number};
+      return std::make_pair(v, taken);
     }
     return absl::UnavailableError(
         "transit key changed during the request; retry");
   }
 
+  // nonce ‖ ciphertext ‖ tag of one message, for a version already counted.
+  static absl::StatusOr<std::string> Seal(const Key& key, const Cipher& cipher,
+                                          std::string_view plaintext,
+                                          std::string_view aad) {
+    if (!key.config.convergent()) return cipher.Encrypt(plaintext, aad);
+    std::string input(8, '\0');
+    uint64_t aad_len = aad.size();
+    for (int i = 7; i >= 0; --i, aad_len >>= 8) {
+      input[i] = static_cast<char>(aad_len & 0xff);
+    }
+    input.append(aad);
+    input.append(plaintext);
+    std::string nonce = kms::HmacSha256(cipher.nonce_key, input);
+    Wipe(&input);
+    nonce.resize(NonceSize(key.type));
+    ASSIGN_OR_RETURN(std::string sealed,
+                     cipher.EncryptWithNonce(nonce, plaintext, aad));
+    return nonce + sealed;
+  }
+
+  absl::StatusOr<EncryptResult> EncryptWith(KeyPtr key,
+                                            std::string_view plaintext,
+                                            const CryptoOptions& opts) {
+    if (!IsAead(key->type)) return Unsupported(key->type, "encryption");
+    RETURN_IF_ERROR(CheckContext(*key, opts.context));
+    ASSIGN_OR_RETURN(auto counted, CountEncryptions(key, opts.key_version, 1));
+    Version* v = counted.first;
+    ASSIGN_OR_RETURN(Cipher cipher, CipherFor(*key, *v, opts.context));
+    ASSIGN_OR_RETURN(std::string body,
+                     Seal(*key, cipher, plaintext, opts.associated_data));
+    Touch(*key, v, options.now_ms());
+    return EncryptResult{Format(v->number, body), v->number};
+  }
+
+  // Encrypts items[begin, end) under `v` into out[begin, end).
+  static void SealRange(const Key& key, const Version& v,
+                        const std::vector<BatchInput>& items, size_t begin,
+                        size_t end, std::vector<BatchResult>& out) {
+    const std::string prefix = WirePrefix(v.number);
+    if (key.config.derived()) {
+      // A cipher per item: each context derives its own key.
+      for (size_t i = begin; i < end; ++i) {
+        BatchResult& r = out[i];
+        auto sealed = [&]() -> absl::StatusOr<std::string> {
+          RETURN_IF_ERROR(CheckContext(key, items[i].context));
+          ASSIGN_OR_RETURN(Cipher cipher, CipherFor(key, v, items[i].context));
+          return Seal(key, cipher, items[i].input, items[i].associated_data);
+        }();
+        if (!sealed.ok()) {
+          r.status = sealed.status();
+          continue;
+        }
+        FormatTo(prefix, *sealed, &r.output);
+        r.key_version = v.number;
+      }
+      return;
+    }
+    // One cipher for the range: the items that pass the context check go
+    // through EncryptEach (one context, one CSPRNG draw per many nonces).
+    std::vector<size_t> good;
+    good.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      if (!items[i].context.empty()) {
+        out[i].status = absl::InvalidArgumentError(kContextNotDerived);
+      } else {
+        good.push_back(i);
+      }
+    }
+    const kms::Aead* aead = v.aes != nullptr
+                                ? static_cast<const kms::Aead*>(v.aes.get())
+                                : v.xchacha.get();
+    size_t sealed = 0;
+    absl::Status s = aead->EncryptEach(
+        good.size(),
+        [&](size_t k) {
+          const BatchInput& in = items[good[k]];
+          return kms::Aead::Message{in.input, in.associated_data};
+        },
+        [&](size_t k, std::string_view body) {
+          BatchResult& r = out[good[k]];
+          FormatTo(prefix, body, &r.output);
+          r.key_version = v.number;
+          sealed = k + 1;
+        });
+    for (size_t k = sealed; k < good.size(); ++k) out[good[k]].status = s;
+  }
+
+  BatchPool& Pool() {
+    return options.batch_pool != nullptr ? *options.batch_pool
+                                         : BatchPool::Shared();
+  }
+
+  // Runs fn(i) for every item, in chunks on the batch pool.
+  void ForEachItem(size_t n, absl::FunctionRef<void(size_t)> fn) {
+    Pool().Run(n, options.batch_chunk_items, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) fn(i);
+    });
+  }
+
+  // BatchEncrypt after the key lookup: counts the batch, then seals it in
+  // chunks on the batch pool. Results stay in input order because every
+  // chunk writes only its own slots of `out`.
+  absl::StatusOr<std::vector<BatchResult>> BatchEncryptWith(
+      KeyPtr key, const std::vector<BatchInput>& items) {
+    std::vector<BatchResult> out(items.size());
+    if (!IsAead(key->type)) {
+      for (BatchResult& r : out) {
+        r.status = Unsupported(key->type, "encryption");
+      }
+      return out;
+    }
+    BatchPool& pool = Pool();
+    size_t done = 0;
+    while (done < items.size()) {
+      ASSIGN_OR_RETURN(auto counted,
+                       CountEncryptions(key, 0, items.size() - done));
+      const Version& v = *counted.first;
+      const size_t begin = done;
+      const size_t n = static_cast<size_t>(counted.second);
+      pool.Run(n, options.batch_chunk_items, [&](size_t b, size_t e) {
+        SealRange(*key, v, items, begin + b, begin + e, out);
+      });
+      Touch(*key, counted.first, options.now_ms());
+      done += n;
+    }
+    return out;
+  }
+
+  // `version`, if set, receives the version the ciphertext names.
   absl::StatusOr<std::string> DecryptWith(const KeyPtr& key,
                                           std::string_view ciphertext,
-                                          const CryptoOptions& opts) {
+                                          const CryptoOptions& opts,
+                                          uint32_t* version = nullptr) {
     if (!IsAead(key->type)) return Unsupported(key->type, "decryption");
     ASSIGN_OR_RETURN(Parsed parsed, ParseWire(ciphertext, "ciphertext"));
+    if (version != nullptr) *version = parsed.version;
     ASSIGN_OR_RETURN(Version * v,
                      ForVerify(*key, parsed.version, "ciphertext"));
     ASSIGN_OR_RETURN(Cipher cipher, CipherFor(*key, *v, opts.context));
@@ -959,79 +1102,103 @@ absl::Status CheckBatchSize(size_t n) {
   return absl::OkStatus();
 }
 
-CryptoOptions OptionsOf(const BatchItem& item) {
+CryptoOptions OptionsOf(const BatchInput& item) {
   CryptoOptions o;
-  o.context = item.context;
-  o.associated_data = item.associated_data;
+  o.context = std::string(item.context);
+  o.associated_data = std::string(item.associated_data);
   return o;
+}
+
+std::vector<BatchInput> Inputs(const std::vector<BatchItem>& items) {
+  std::vector<BatchInput> out;
+  out.reserve(items.size());
+  for (const BatchItem& i : items) {
+    out.push_back({i.input, i.context, i.associated_data});
+  }
+  return out;
+}
+
+// The BatchItem overloads: the BatchInput one, then the references.
+absl::StatusOr<std::vector<BatchResult>> WithReferences(
+    absl::StatusOr<std::vector<BatchResult>> results,
+    const std::vector<BatchItem>& items) {
+  if (!results.ok()) return results;
+  for (size_t i = 0; i < items.size(); ++i) {
+    (*results)[i].reference = items[i].reference;
+  }
+  return results;
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<BatchResult>> Engine::BatchEncrypt(
-    std::string_view name, const std::vector<BatchItem>& items,
+    std::string_view name, const std::vector<BatchInput>& items,
     bool create_if_missing) {
   RETURN_IF_ERROR(CheckBatchSize(items.size()));
   ASSIGN_OR_RETURN(
       KeyPtr key,
       impl_->GetForEncrypt(this, name, create_if_missing,
                            !items.empty() && !items[0].context.empty()));
+  return impl_->BatchEncryptWith(std::move(key), items);
+}
+
+absl::StatusOr<std::vector<BatchResult>> Engine::BatchEncrypt(
+    std::string_view name, const std::vector<BatchItem>& items,
+    bool create_if_missing) {
+  return WithReferences(BatchEncrypt(name, Inputs(items), create_if_missing),
+                        items);
+}
+
+absl::StatusOr<std::vector<BatchResult>> Engine::BatchDecrypt(
+    std::string_view name, const std::vector<BatchInput>& items) {
+  RETURN_IF_ERROR(CheckBatchSize(items.size()));
+  ASSIGN_OR_RETURN(KeyPtr key, impl_->Get(name));
   std::vector<BatchResult> out(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    out[i].reference = items[i].reference;
-    auto r = impl_->EncryptWith(key, items[i].input, OptionsOf(items[i]));
+  impl_->ForEachItem(items.size(), [&](size_t i) {
+    auto r = impl_->DecryptWith(key, items[i].input, OptionsOf(items[i]),
+                                &out[i].key_version);
     if (!r.ok()) {
       out[i].status = r.status();
-      continue;
+      out[i].key_version = 0;
+      return;
     }
-    out[i].output = std::move(r->ciphertext);
-    out[i].key_version = r->key_version;
-  }
+    out[i].output = *std::move(r);
+  });
   return out;
 }
 
 absl::StatusOr<std::vector<BatchResult>> Engine::BatchDecrypt(
     std::string_view name, const std::vector<BatchItem>& items) {
-  RETURN_IF_ERROR(CheckBatchSize(items.size()));
-  ASSIGN_OR_RETURN(KeyPtr key, impl_->Get(name));
-  std::vector<BatchResult> out(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    out[i].reference = items[i].reference;
-    auto r = impl_->DecryptWith(key, items[i].input, OptionsOf(items[i]));
-    if (!r.ok()) {
-      out[i].status = r.status();
-      continue;
-    }
-    out[i].output = *std::move(r);
-    // The version the ciphertext named; parsing succeeded above.
-    out[i].key_version = ParseWire(items[i].input, "ciphertext")->version;
-  }
-  return out;
+  return WithReferences(BatchDecrypt(name, Inputs(items)), items);
 }
 
 absl::StatusOr<std::vector<BatchResult>> Engine::BatchRewrap(
-    std::string_view name, const std::vector<BatchItem>& items) {
+    std::string_view name, const std::vector<BatchInput>& items) {
   RETURN_IF_ERROR(CheckBatchSize(items.size()));
   ASSIGN_OR_RETURN(KeyPtr key, impl_->Get(name));
   std::vector<BatchResult> out(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    out[i].reference = items[i].reference;
+  impl_->ForEachItem(items.size(), [&](size_t i) {
     const CryptoOptions o = OptionsOf(items[i]);
     auto plaintext = impl_->DecryptWith(key, items[i].input, o);
     if (!plaintext.ok()) {
       out[i].status = plaintext.status();
-      continue;
+      return;
     }
     ScopedWipe wipe(&*plaintext);
     auto r = impl_->EncryptWith(key, *plaintext, o);
     if (!r.ok()) {
       out[i].status = r.status();
-      continue;
+      return;
     }
     out[i].output = std::move(r->ciphertext);
     out[i].key_version = r->key_version;
-  }
+  });
   return out;
+}
+
+absl::StatusOr<std::vector<BatchResult>> Engine::BatchRewrap(
+    std::string_view name, const std::vector<BatchItem>& items) {
+  return WithReferences(BatchRewrap(name, Inputs(items)), items);
 }
 
 absl::StatusOr<DataKey> Engine::GenerateDataKey(std::string_view name, int bits,

@@ -102,8 +102,18 @@ struct BatchItem {
   std::string reference;
 };
 
+// A batch item that borrows its bytes (e.g. from the request message), so a
+// 1,000-item call copies nothing on the way in. The bytes must outlive the
+// call.
+struct BatchInput {
+  std::string_view input;
+  std::string_view context;
+  std::string_view associated_data;
+};
+
 // The result of one batch item, in input order. On error only `status`
-// and `reference` are set.
+// and `reference` are set. `reference` is set by the BatchItem overloads
+// only (callers of the BatchInput ones keep their own).
 struct BatchResult {
   absl::Status status;
   std::string output;  // ciphertext (encrypt, rewrap) or plaintext (decrypt)
@@ -111,12 +121,18 @@ struct BatchResult {
   std::string reference;
 };
 
+class BatchPool;
+
 // Limits and test hooks. Defaults are the production values.
 struct Options {
   uint64_t max_encryptions_per_version =
       (uint64_t{1} << 32) - (uint64_t{1} << 20);
   uint64_t counter_reservation = uint64_t{1} << 16;
   int64_t usage_flush_interval_ms = 10'000;
+  // Batches longer than this are split into chunks of this many items that
+  // run in parallel on `batch_pool` (nullptr: BatchPool::Shared()).
+  size_t batch_chunk_items = 128;
+  BatchPool* batch_pool = nullptr;
   // Current Unix time in milliseconds; nullptr for the real clock.
   std::function<int64_t()> now_ms;
 };
@@ -231,15 +247,27 @@ class Engine {
                                        const CryptoOptions& options);
 
   // Batches: key-level failures (NOT_FOUND, bad name, sealed, more than
-  // kMaxBatchItems) fail the call; anything about one item goes in its
-  // BatchResult, and the other items still succeed.
+  // kMaxBatchItems, a failed counter reservation) fail the call; anything
+  // about one item goes in its BatchResult, in input order, and the other
+  // items still succeed. BatchEncrypt counts the whole batch against the
+  // version's encryption limit at once (one reservation write at most, not
+  // one check per item) and seals chunks of a long batch in parallel; a
+  // batch that would cross the limit is split, its tail encrypted under the
+  // next version after the rotation.
   absl::StatusOr<std::vector<BatchResult>> BatchEncrypt(
       std::string_view name, const std::vector<BatchItem>& items,
       bool create_if_missing = false);
+  absl::StatusOr<std::vector<BatchResult>> BatchEncrypt(
+      std::string_view name, const std::vector<BatchInput>& items,
+      bool create_if_missing = false);
   absl::StatusOr<std::vector<BatchResult>> BatchDecrypt(
       std::string_view name, const std::vector<BatchItem>& items);
+  absl::StatusOr<std::vector<BatchResult>> BatchDecrypt(
+      std::string_view name, const std::vector<BatchInput>& items);
   absl::StatusOr<std::vector<BatchResult>> BatchRewrap(
       std::string_view name, const std::vector<BatchItem>& items);
+  absl::StatusOr<std::vector<BatchResult>> BatchRewrap(
+      std::string_view name, const std::vector<BatchInput>& items);
 
   // A fresh random key of `bits` (128, 256 or 512) and its encryption under
   // `name`. Without `include_plaintext` only the wrapped form is returned.

@@ -3,6 +3,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -209,6 +210,58 @@ TEST(AesGcmTest, ConcurrentUseFromManyThreadsIsCorrect) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << t;
+}
+
+// EncryptEach is the batch form of Encrypt: every message must come out as
+// a ciphertext that Decrypt accepts with that message's associated data,
+// and nonces must stay fresh across the blocks of nonces it draws at once.
+TEST(AesGcmTest, EncryptEachSealsEveryMessageWithItsOwnFreshNonce) {
+  auto aead = NewAes256();
+  constexpr size_t kCount = 700;  // more than two draws of nonces
+  std::vector<std::string> plaintexts;
+  std::vector<std::string> aads;
+  for (size_t i = 0; i < kCount; ++i) {
+    plaintexts.push_back(std::string(i % 50, static_cast<char>('a' + i % 26)));
+    aads.push_back("aad-" + std::to_string(i));
+  }
+  std::vector<std::string> sealed(kCount);
+  std::vector<int> calls(kCount, 0);
+  ASSERT_TRUE(aead->EncryptEach(
+                      kCount,
+                      [&](size_t i) {
+                        return Aead::Message{plaintexts[i], aads[i]};
+                      },
+                      [&](size_t i, std::string_view s) {
+                        sealed[i] = std::string(s);
+                        ++calls[i];
+                      })
+                  .ok());
+  std::set<std::string> nonces;
+  for (size_t i = 0; i < kCount; ++i) {
+    ASSERT_EQ(calls[i], 1) << i;
+    EXPECT_EQ(sealed[i].size(),
+              AesGcm::kNonceSize + plaintexts[i].size() + AesGcm::kTagSize);
+    nonces.insert(sealed[i].substr(0, AesGcm::kNonceSize));
+    auto opened = aead->Decrypt(sealed[i], aads[i]);
+    ASSERT_TRUE(opened.ok()) << i << ": " << opened.status();
+    EXPECT_EQ(*opened, plaintexts[i]);
+    EXPECT_FALSE(aead->Decrypt(sealed[i], "other aad").ok()) << i;
+  }
+  EXPECT_EQ(nonces.size(), kCount);
+}
+
+TEST(AesGcmTest, EncryptEachOfNothingCallsNothing) {
+  auto aead = NewAes256();
+  bool called = false;
+  EXPECT_TRUE(aead->EncryptEach(
+                      0,
+                      [&](size_t) {
+                        called = true;
+                        return Aead::Message{};
+                      },
+                      [&](size_t, std::string_view) { called = true; })
+                  .ok());
+  EXPECT_FALSE(called);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "kms/ed25519.h"
 #include "kms/random.h"
 #include "server/barrier/barrier.h"
+#include "server/engines/transit/batch_pool.h"
 #include "server/storage/in_memory_backend.h"
 
 namespace arca::engines::transit {
@@ -325,8 +326,9 @@ TEST_F(TransitEngineTest, MissingKeyIsNotFound) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(engine_->Hmac("nope", "x", {}).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(engine_->BatchDecrypt("nope", {}).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      engine_->BatchDecrypt("nope", std::vector<BatchItem>{}).status().code(),
+      absl::StatusCode::kNotFound);
   EXPECT_EQ(engine_->DeleteKey("nope").code(), absl::StatusCode::kNotFound);
 }
 
@@ -508,6 +510,164 @@ TEST_F(TransitEngineTest, OversizedBatchIsInvalidArgument) {
   std::vector<BatchItem> items(Engine::kMaxBatchItems + 1);
   EXPECT_EQ(engine_->BatchEncrypt("k", items).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A batch split into chunks on several threads must still answer in input
+// order, with each item's error in its own slot.
+TEST_F(TransitEngineTest, BatchSplitOverThreadsKeepsOrderAndPerItemErrors) {
+  BatchPool pool(3);
+  Options o;
+  o.batch_chunk_items = 7;
+  o.batch_pool = &pool;
+  engine_ = NewEngine(o);
+  ASSERT_OK(engine_->CreateKey("k", {}));
+  KeyOptions d;
+  d.derived = true;
+  ASSERT_OK(engine_->CreateKey("d", d));
+
+  constexpr int kItems = 500;
+  std::vector<std::string> plaintexts, contexts;
+  for (int i = 0; i < kItems; ++i) {
+    plaintexts.push_back(absl::StrCat("value-", i));
+    // Every 13th item carries a context: refused by "k", needed by "d".
+    contexts.push_back(i % 13 == 0 ? absl::StrCat("ctx-", i) : "");
+  }
+  std::vector<BatchInput> items;
+  for (int i = 0; i < kItems; ++i) {
+    items.push_back({plaintexts[i], contexts[i], ""});
+  }
+
+  auto plain = engine_->BatchEncrypt("k", items);
+  ASSERT_OK(plain);
+  ASSERT_EQ(plain->size(), static_cast<size_t>(kItems));
+  std::set<std::string> distinct;
+  for (int i = 0; i < kItems; ++i) {
+    const BatchResult& r = (*plain)[i];
+    if (i % 13 == 0) {
+      EXPECT_EQ(Msg(r.status), "context is only accepted by derived keys") << i;
+      EXPECT_TRUE(r.output.empty()) << i;
+      continue;
+    }
+    ASSERT_OK(r.status);
+    EXPECT_EQ(r.key_version, 1u);
+    EXPECT_EQ(*engine_->Decrypt("k", r.output, {}), plaintexts[i]) << i;
+    distinct.insert(r.output);
+  }
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kItems - (kItems + 12) / 13));
+
+  auto derived = engine_->BatchEncrypt("d", items);
+  ASSERT_OK(derived);
+  for (int i = 0; i < kItems; ++i) {
+    const BatchResult& r = (*derived)[i];
+    if (i % 13 != 0) {
+      EXPECT_EQ(Msg(r.status), "context is required for derived keys") << i;
+      continue;
+    }
+    ASSERT_OK(r.status);
+    CryptoOptions c;
+    c.context = contexts[i];
+    EXPECT_EQ(*engine_->Decrypt("d", r.output, c), plaintexts[i]) << i;
+  }
+  EXPECT_GE(pool.helpers(), 1u);
+}
+
+// Concurrent batches take disjoint ranges of the version's counter: the
+// count is exact, no ciphertext (and so no nonce) repeats, and a restart
+// resumes at or above every count handed out.
+TEST_F(TransitEngineTest, ConcurrentBatchesAreCountedExactlyAndNeverRepeat) {
+  BatchPool pool(2);
+  Options o;
+  o.counter_reservation = 7;
+  o.batch_chunk_items = 16;
+  o.batch_pool = &pool;
+  engine_ = NewEngine(o);
+  ASSERT_OK(engine_->CreateKey("k", {}));
+  constexpr int kThreads = 4, kBatches = 10, kItems = 50;
+  std::vector<BatchInput> items(kItems, BatchInput{"same plaintext", "", ""});
+  std::vector<std::vector<std::string>> out(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        auto r = engine_->BatchEncrypt("k", items);
+        if (!r.ok()) continue;
+        for (const auto& item : *r) {
+          if (item.status.ok()) out[t].push_back(item.output);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  for (const auto& v : out) all.insert(v.begin(), v.end());
+  constexpr size_t kTotal = kThreads * kBatches * kItems;
+  EXPECT_EQ(all.size(), kTotal);
+  EXPECT_EQ(engine_->ReadKey("k")->versions[0].encryptions, kTotal);
+  engine_ = NewEngine(o);
+  EXPECT_GE(engine_->ReadKey("k")->versions[0].encryptions, kTotal);
+}
+
+// XChaCha20-Poly1305 keys go through the same batch path with Aead's
+// default EncryptEach.
+TEST_F(TransitEngineTest, XChaChaBatchRoundTripsInOrder) {
+  BatchPool pool(2);
+  Options o;
+  o.batch_chunk_items = 5;
+  o.batch_pool = &pool;
+  engine_ = NewEngine(o);
+  KeyOptions x;
+  x.type = KeyType::kXChaCha20Poly1305;
+  ASSERT_OK(engine_->CreateKey("x", x));
+  std::vector<std::string> plaintexts;
+  for (int i = 0; i < 40; ++i) plaintexts.push_back(absl::StrCat("x-", i));
+  std::vector<BatchInput> items;
+  for (const auto& p : plaintexts) items.push_back({p, "", "ad"});
+  auto r = engine_->BatchEncrypt("x", items);
+  ASSERT_OK(r);
+  CryptoOptions ad;
+  ad.associated_data = "ad";
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_OK((*r)[i].status);
+    EXPECT_EQ(*engine_->Decrypt("x", (*r)[i].output, ad), plaintexts[i]);
+  }
+}
+
+TEST_F(TransitEngineTest, BatchReservesItsCountersInOneWrite) {
+  Options o;
+  o.counter_reservation = 100;
+  engine_ = NewEngine(o);
+  ASSERT_OK(engine_->CreateKey("k", {}));
+  const int before = backend_.batches + backend_.puts;
+  // One reservation covers all 1,000 (plus 100 ahead); per-item
+  // reservations would have written ten times.
+  auto r = engine_->BatchEncrypt("k", std::vector<BatchInput>(1000));
+  ASSERT_OK(r);
+  EXPECT_EQ(backend_.batches + backend_.puts, before + 1);
+  EXPECT_EQ(engine_->ReadKey("k")->versions[0].encryptions, 1000u);
+  engine_ = NewEngine(o);
+  EXPECT_GE(engine_->ReadKey("k")->versions[0].encryptions, 1000u);
+}
+
+TEST_F(TransitEngineTest, BatchCrossingTheLimitEncryptsItsTailAfterRotation) {
+  Options o;
+  o.max_encryptions_per_version = 5;
+  o.counter_reservation = 2;
+  engine_ = NewEngine(o);
+  ASSERT_OK(engine_->CreateKey("k", {}));
+  std::vector<std::string> plaintexts;
+  std::vector<BatchInput> items;
+  for (int i = 0; i < 12; ++i) plaintexts.push_back(absl::StrCat(i));
+  for (const auto& p : plaintexts) items.push_back({p, "", ""});
+  auto r = engine_->BatchEncrypt("k", items);
+  ASSERT_OK(r);
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_OK((*r)[i].status);
+    EXPECT_EQ((*r)[i].key_version, static_cast<uint32_t>(1 + i / 5)) << i;
+    EXPECT_EQ(*engine_->Decrypt("k", (*r)[i].output, {}), plaintexts[i]);
+  }
+  auto info = engine_->ReadKey("k");
+  ASSERT_OK(info);
+  EXPECT_EQ(info->latest_version, 3u);
 }
 
 // --- Derived and convergent ---
