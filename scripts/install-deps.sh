@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libre2-dev
   etcd-server gnuplot-nox jq  # arca-bench: etcd baseline; bench/plot
+  postgresql libpq-dev  # database engine, its tests, arca-bench pg-floor
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "bench/arca_bench/load_driver.h"
+#include "bench/arca_bench/postgres_server.h"
 #include "bench/arca_bench/proc_stats.h"
 #include "bench/arca_bench/report.h"
 #include "bench/arca_bench/scenario.h"
@@ -48,6 +49,7 @@ struct Flags {
   std::string arcad_path = ARCA_BENCH_ARCAD_PATH;
   std::string echo_server_path = ARCA_BENCH_ECHO_SERVER_PATH;
   std::string etcd_path = "/usr/bin/etcd";
+  std::string postgres_bin_dir;
   std::string work_dir;
   std::string out = "arca-bench.json";
   std::string markdown;
@@ -105,6 +107,9 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   m["os"] = os;
   m["grpc_version"] = grpc::Version();
   m["etcd_version"] = EtcdVersion(flags.etcd_path);
+  m["postgres_version"] = PostgresVersion(
+      flags.postgres_bin_dir.empty() ? FindPostgresBinDir()
+                                     : flags.postgres_bin_dir);
   m["load_average_1m_at_start"] = LoadAverage();
   m["started_at"] =
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
@@ -283,6 +288,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   server_options.arcad_path = flags.arcad_path;
   server_options.echo_server_path = flags.echo_server_path;
   server_options.etcd_path = flags.etcd_path;
+  server_options.postgres_bin_dir = flags.postgres_bin_dir;
   server_options.external_arcad_address = flags.address;
   server_options.channels = flags.channels;
   auto work_dir = TempDir::New(flags.work_dir, "arca-bench-");
@@ -344,8 +350,19 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     v.server = *server;
     v.scenario = v.spec.factory();
     ScenarioContext context;
+    if (v.spec.uses_postgres) {
+      auto postgres = servers.Get(ServerKind::kPostgres);
+      if (!postgres.ok()) {
+        progress_line.Clear();
+        std::cerr << "arca-bench: cannot start PostgreSQL for " << v.spec.name
+                  << ": " << postgres.status().message() << "\n";
+        return 1;
+      }
+      context.postgres = &servers.postgres();
+    }
     context.channel =
         v.server->channels.empty() ? nullptr : v.server->channels[0];
+    context.address = v.server->address;
     // Baselines send a token of the same length so headers weigh the same.
     context.token =
         servers.token().empty() ? std::string(48, 'x') : servers.token();
@@ -579,6 +596,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--etcd", flags.etcd_path, "etcd binary")
       ->capture_default_str();
+  app.add_option("--postgres-bin-dir", flags.postgres_bin_dir,
+                 "PostgreSQL's bin dir with initdb, postgres and pg_isready "
+                 "(default: the newest /usr/lib/postgresql/*/bin)");
   app.add_option("--work-dir", flags.work_dir,
                  "Parent of the data dirs of arcad and etcd (default $TMPDIR "
                  "or /tmp)");
