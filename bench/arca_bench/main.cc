@@ -443,13 +443,18 @@ int Run(const Flags& flags_in, int argc, char** argv) {
         // the warmup opens it (ticks come every 50 ms), the step's end closes
         // it.
         const pid_t pid = v.server->pid;
+        auto sample_server = [&] {
+          return v.server->cpu_includes_children
+                     ? ReadProcSampleWithChildren(pid)
+                     : ReadProcSample(pid);
+        };
         if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
         std::optional<ProcSample> server_before;
         std::optional<ProcSample> self_before;
         std::optional<absl::Time> window_start;
         auto open_window = [&] {
           if (pid > 0) {
-            if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
+            if (auto s = sample_server(); s.ok()) server_before = *s;
           }
           if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
           window_start = absl::Now();
@@ -485,7 +490,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
               absl::ToDoubleSeconds(absl::Now() - *window_start);
           entry.cpu_window_ops = entry.ops_per_s() * window_s;
           if (server_before.has_value()) {
-            if (auto after = ReadProcSample(pid); after.ok()) {
+            if (auto after = sample_server(); after.ok()) {
               entry.server_cpu_s =
                   after->cpu_seconds - server_before->cpu_seconds;
               entry.server_peak_rss_mib = after->peak_rss_mib;

@@ -160,6 +160,7 @@ absl::StatusOr<std::unique_ptr<ServerHandle>> StartPostgres(
           (options.work_dir / "postgres").string(), {}, run_as));
   server->process->set_stop_signal(SIGINT);
   server->pid = server->process->pid();
+  server->cpu_includes_children = true;
   server->address = absl::StrCat("127.0.0.1:", port);
   RETURN_IF_ERROR(server->process->WaitForPort(port, kStartTimeout));
   // The port opens before recovery ends; pg_isready says when logins work.

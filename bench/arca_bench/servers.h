@@ -38,6 +38,9 @@ struct ServerHandle {
   std::string name;  // "arcad", "echo_server", "etcd", "postgres", ...
   std::string address;  // host:port
   pid_t pid = -1;
+  // Whether the server's CPU includes its child processes (PostgreSQL's
+  // backends).
+  bool cpu_includes_children = false;
   // Declared before `process`, so it is removed only after the process has
   // stopped.
   std::unique_ptr<TempDir> data_dir;
