@@ -68,9 +68,8 @@ Rows RoleRows(const v1::DatabaseRole& r) {
       return;
     }
     for (int i = 0; i < s.size(); ++i) {
-      rows.emplace_back(s.size() == 1 ? std::string(key)
-                                      : absl::StrCat(key, ".", i),
-                        s[i]);
+      rows.emplace_back(
+          s.size() == 1 ? std::string(key) : absl::StrCat(key, ".", i), s[i]);
     }
   };
   add("creation_statements", r.creation_statements());
@@ -159,7 +158,8 @@ absl::StatusOr<std::string> Statement(const std::string& arg) {
   if (!arg.starts_with("@")) return arg;
   const std::string path = arg.substr(1);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError("cannot read statement file " + path);
+  if (!in)
+    return absl::InvalidArgumentError("cannot read statement file " + path);
   std::string sql((std::istreambuf_iterator<char>(in)),
                   std::istreambuf_iterator<char>());
   if (in.bad()) {
@@ -172,8 +172,9 @@ absl::StatusOr<std::string> Statement(const std::string& arg) {
   return trimmed;
 }
 
-absl::Status AddStatements(const std::vector<std::string>& args,
-                           google::protobuf::RepeatedPtrField<std::string>* to) {
+absl::Status AddStatements(
+    const std::vector<std::string>& args,
+    google::protobuf::RepeatedPtrField<std::string>* to) {
   for (const std::string& arg : args) {
     absl::StatusOr<std::string> s = Statement(arg);
     if (!s.ok()) return s.status();
@@ -205,7 +206,8 @@ int RunRoleWrite(const Context& ctx, const RoleWriteArgs& a) {
       return ctx.Fail(s);
     }
   }
-  absl::StatusOr<int64_t> default_ttl = TtlSeconds(a.default_ttl, "--default-ttl");
+  absl::StatusOr<int64_t> default_ttl =
+      TtlSeconds(a.default_ttl, "--default-ttl");
   if (!default_ttl.ok()) return ctx.Fail(default_ttl.status());
   absl::StatusOr<int64_t> max_ttl = TtlSeconds(a.max_ttl, "--max-ttl");
   if (!max_ttl.ok()) return ctx.Fail(max_ttl.status());

@@ -63,8 +63,7 @@ absl::StatusOr<std::string> ReadPassword(const PasswordFlags& flags,
     return absl::InvalidArgumentError(absl::StrCat(
         "no password: pipe it with --password-stdin, name a file with "
         "--password-file, or set ",
-        flags.env_name,
-        " (it is never taken from the command line)"));
+        flags.env_name, " (it is never taken from the command line)"));
   }
   StripTrailingLineBreaks(password);
   if (password.empty()) {

@@ -58,7 +58,8 @@ std::string FindPostgresBinDir() {
        std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
     int major = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &major)) continue;
-    if (major > best && std::filesystem::exists(entry.path() / "bin/postgres")) {
+    if (major > best &&
+        std::filesystem::exists(entry.path() / "bin/postgres")) {
       best = major;
       dir = (entry.path() / "bin").string();
     }
@@ -77,9 +78,8 @@ std::string PostgresVersion(const std::string& bin_dir) {
   if (fgets(line, sizeof(line), pipe) != nullptr) {
     absl::string_view l = absl::StripSuffix(absl::string_view(line), "\n");
     const size_t space = l.rfind(' ');
-    version = std::string(space == absl::string_view::npos
-                              ? l
-                              : l.substr(space + 1));
+    version =
+        std::string(space == absl::string_view::npos ? l : l.substr(space + 1));
   }
   pclose(pipe);
   return version;
@@ -166,12 +166,11 @@ absl::StatusOr<std::unique_ptr<ServerHandle>> StartPostgres(
   // The port opens before recovery ends; pg_isready says when logins work.
   const absl::Time deadline = absl::Now() + kStartTimeout;
   for (;;) {
-    ASSIGN_OR_RETURN(auto ready,
-                     ChildProcess::Spawn({bin + "/pg_isready", "-q", "-h",
-                                          "127.0.0.1", "-p",
-                                          absl::StrCat(port)},
-                                         (options.work_dir / "pg_isready")
-                                             .string()));
+    ASSIGN_OR_RETURN(
+        auto ready,
+        ChildProcess::Spawn({bin + "/pg_isready", "-q", "-h", "127.0.0.1", "-p",
+                             absl::StrCat(port)},
+                            (options.work_dir / "pg_isready").string()));
     if (ready->WaitForExit(absl::Seconds(10)).ok()) break;
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(

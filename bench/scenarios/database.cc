@@ -77,9 +77,9 @@ class DbCreds : public Scenario {
     absl::StatusOr<v1::DatabaseRole> role_written =
         client->DatabaseWriteRole(role);
     if (!role_written.ok()) {
-      return absl::Status(role_written.status().code(),
-                          absl::StrCat("DatabaseWriteRole: ",
-                                       role_written.status().message()));
+      return absl::Status(
+          role_written.status().code(),
+          absl::StrCat("DatabaseWriteRole: ", role_written.status().message()));
     }
     return absl::OkStatus();
   }
@@ -153,8 +153,8 @@ class PgConnections {
 
   absl::Status Open(const PostgresInfo& pg, int count) {
     const std::string port = absl::StrCat(pg.port);
-    const char* keys[] = {"host",     "port",     "dbname",
-                          "user",     "password", "application_name",
+    const char* keys[] = {"host", "port",     "dbname",
+                          "user", "password", "application_name",
                           nullptr};
     const char* values[] = {pg.host.c_str(),
                             port.c_str(),
@@ -220,9 +220,8 @@ class PgConnections {
   static grpc::Status CreateLogin(PGconn* conn) {
     const std::string name = "v-arca-bench-" + RandomText(20, false);
     std::string password = RandomText(32, true);
-    const std::string expiration =
-        absl::FormatTime("%Y-%m-%d %H:%M:%E3S+00", absl::Now() + kLeaseTtl,
-                         absl::UTCTimeZone());
+    const std::string expiration = absl::FormatTime(
+        "%Y-%m-%d %H:%M:%E3S+00", absl::Now() + kLeaseTtl, absl::UTCTimeZone());
     char* ident = PQescapeIdentifier(conn, name.data(), name.size());
     char* pw = PQescapeLiteral(conn, password.data(), password.size());
     char* until = PQescapeLiteral(conn, expiration.data(), expiration.size());

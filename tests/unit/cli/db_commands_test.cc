@@ -90,7 +90,7 @@ class FakeDatabase final : public v1::DatabaseService::Service {
     resp->set_password(kIssuedPassword);
     resp->set_lease_id("database/creds/readonly/L1");
     resp->set_lease_duration_seconds(req->ttl_seconds() ? req->ttl_seconds()
-                                                         : 3600);
+                                                        : 3600);
     resp->set_renewable(true);
     return grpc::Status::OK;
   }
@@ -131,7 +131,7 @@ class DbCommandsTest : public ::testing::Test {
   }
 
   std::vector<std::string> ConfigWrite() {
-    return {"db",         "config",        "write",
+    return {"db",         "config",           "write",
             "pg",         "--connection-url", "host=127.0.0.1 dbname=app",
             "--username", "arca_admin"};
   }
@@ -148,9 +148,9 @@ class DbCommandsTest : public ::testing::Test {
 
 TEST_F(DbCommandsTest, ConfigWriteSendsThePasswordFromStdinAndNeverPrintsIt) {
   std::vector<std::string> args = ConfigWrite();
-  args.insert(args.end(), {"--password-stdin", "--allowed-roles",
-                           "readonly,writer", "--max-open-connections", "8",
-                           "--no-verify"});
+  args.insert(args.end(),
+              {"--password-stdin", "--allowed-roles", "readonly,writer",
+               "--max-open-connections", "8", "--no-verify"});
   Result r = Run(args, absl::StrCat(kPassword, "\n"));
   ASSERT_EQ(r.rc, 0) << r.err;
   absl::MutexLock l(&fake_.mu);
@@ -281,8 +281,8 @@ TEST_F(DbCommandsTest, RoleWriteWithUnreadableFileOrBadTtlSendsNothing) {
 }
 
 TEST_F(DbCommandsTest, CredsFieldPrintsOnlyTheRawValue) {
-  Result r = Run({"db", "creds", "readonly", "--ttl", "10m", "--field",
-                  "password"});
+  Result r =
+      Run({"db", "creds", "readonly", "--ttl", "10m", "--field", "password"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, kIssuedPassword);  // no newline when not at a terminal
   absl::MutexLock l(&fake_.mu);
