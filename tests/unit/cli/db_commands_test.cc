@@ -229,6 +229,15 @@ TEST_F(DbCommandsTest, PasswordInConnectionUrlIsRefusedWithoutEchoingIt) {
   EXPECT_EQ(Writes(), 0u);
 }
 
+TEST_F(DbCommandsTest, UriWithUserAndPortButNoPasswordIsAccepted) {
+  Result r = Run({"db", "config", "write", "pg", "--connection-url",
+                  "postgresql://arca_admin@127.0.0.1:5432/app?sslmode=require",
+                  "--username", "arca_admin", "--password-stdin"},
+                 kPassword);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(Writes(), 1u);
+}
+
 TEST_F(DbCommandsTest, PasswordFlagDoesNotExistAndIsNotEchoed) {
   std::vector<std::string> args = ConfigWrite();
   args.push_back("--password=Leaked-Secret-2");
