@@ -51,6 +51,11 @@ void Manager::RegisterRevoker(std::string kind, Revoker revoker) {
   revokers_[std::move(kind)] = std::move(revoker);
 }
 
+void Manager::RegisterRenewer(std::string kind, Renewer renewer) {
+  absl::MutexLock lock(&mu_);
+  renewers_[std::move(kind)] = std::move(renewer);
+}
+
 absl::Status Manager::Store(const LeaseEntry& entry, const LeaseEntry* old) {
   std::vector<storage::Mutation> batch;
   if (old != nullptr && old->expire_unix_ms() != entry.expire_unix_ms()) {
@@ -143,6 +148,14 @@ absl::StatusOr<LeaseEntry> Manager::Renew(std::string_view id,
   int64_t expire = now + inc;
   if (e.max_expire_unix_ms() > 0) expire = std::min(expire, e.max_expire_unix_ms());
   e.set_expire_unix_ms(expire);
+  Renewer renewer;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = renewers_.find(e.kind());
+    if (it != renewers_.end()) renewer = it->second;
+  }
+  // Outside the lock: the hook may talk to a remote system.
+  if (renewer) RETURN_IF_ERROR(renewer(e));
   RETURN_IF_ERROR(Store(e, &old));
   return e;
 }
