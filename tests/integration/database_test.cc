@@ -305,6 +305,26 @@ TEST_F(DatabaseTest, PostgresDownMeansUnavailableAndRevocationWaitsForItsReturn)
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   EXPECT_TRUE(none.username().empty());
 
+  // Renewal cannot extend the login, so the lease is not extended either.
+  v1::LeaseInfo before_renew;
+  ASSERT_TRUE(LookupLease(c.lease_id(), &before_renew).ok());
+  v1::RenewLeaseRequest rn;
+  rn.set_lease_id(c.lease_id());
+  v1::LeaseInfo renewed;
+  st = CallOn(lease_.get(), &v1::LeaseService::Stub::RenewLease, rn, &renewed,
+              root_);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  v1::LeaseInfo after_renew;
+  ASSERT_TRUE(LookupLease(c.lease_id(), &after_renew).ok());
+  EXPECT_EQ(after_renew.expire_time_unix_ms(), before_renew.expire_time_unix_ms());
+
+  // Root rotation cannot happen either, and loses nothing.
+  v1::DatabaseNameRequest rot;
+  rot.set_name("pg");
+  v1::DatabaseConnection rotated;
+  EXPECT_EQ(Call(&v1::DatabaseService::Stub::RotateRoot, rot, &rotated).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
   v1::RevokeLeaseRequest rv;
   rv.set_lease_id(c.lease_id());
   v1::RevokeLeaseResponse rr;
@@ -325,6 +345,11 @@ TEST_F(DatabaseTest, PostgresDownMeansUnavailableAndRevocationWaitsForItsReturn)
       40))
       << arcad_.Log();
   EXPECT_FALSE(RoleExists(c.username()));
+  // The admin password still works after the failed rotation.
+  v1::DatabaseCredsResponse again;
+  st = Creds("app", &again);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(pg_.QueryAs("arca_admin", admin_password_, "SELECT 1").ok);
 }
 
 TEST_F(DatabaseTest, KilledArcadStillExpiresTheLoginAfterRestart) {
