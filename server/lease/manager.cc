@@ -174,12 +174,18 @@ void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
     spdlog::warn("revoking lease {} ({}) failed (attempt {}): {}", entry.id(),
                  entry.kind(), entry.failed_revocations(), entry.last_error());
   }
+  const absl::Time retry_time = absl::Now() + Backoff(entry.failed_revocations());
+  // A lease revoked before its expiry must still be retried: move its slot
+  // in the expiry index to the retry time, or the retry would wait for the
+  // original expiry (hours away) while the credential stays valid.
+  entry.set_expire_unix_ms(
+      std::min(entry.expire_unix_ms(), absl::ToUnixMillis(retry_time)));
   if (absl::Status st = Store(entry, &old); !st.ok()) {
     spdlog::warn("cannot record failed revocation of lease {}: {}", entry.id(),
                  std::string(st.message()));
   }
   absl::MutexLock lock(&mu_);
-  const absl::Time retry = absl::Now() + Backoff(entry.failed_revocations());
+  const absl::Time retry = retry_time;
   retry_at_[entry.id()] = retry;
   if (!entry.irrevocable()) next_due_ = std::min(next_due_, retry);
 }

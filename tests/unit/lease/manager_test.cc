@@ -183,5 +183,17 @@ TEST_F(LeaseManagerTest, RenewHookSeesTheNewExpiryAndItsFailureKeepsTheLease) {
   EXPECT_EQ(after->expire_unix_ms(), second->expire_unix_ms());
 }
 
+TEST_F(LeaseManagerTest, FailedExplicitRevokeIsRetriedBeforeTheLeaseWouldExpire) {
+  auto lease = manager_.Register(Spec("early", "", absl::Hours(1)));
+  ASSERT_TRUE(lease.ok());
+  fail_ = true;
+  EXPECT_FALSE(manager_.Revoke(lease->id()).ok());
+  fail_ = false;
+  // Well before the hour is up, the retry runs and succeeds.
+  EXPECT_EQ(manager_.ExpireDue(absl::Now() + absl::Seconds(5)), 1);
+  EXPECT_THAT(revoked_, ElementsAre("early"));
+  EXPECT_TRUE(absl::IsNotFound(manager_.Lookup(lease->id()).status()));
+}
+
 }  // namespace
 }  // namespace arca::lease
