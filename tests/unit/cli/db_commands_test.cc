@@ -214,6 +214,24 @@ TEST_F(DbCommandsTest, ConfigWriteWithoutAPasswordSourceSendsNothing) {
   EXPECT_EQ(Writes(), 0u);
 }
 
+TEST_F(DbCommandsTest, TwoPasswordSourcesAreRefused) {
+  std::vector<std::string> args = ConfigWrite();
+  args.insert(args.end(), {"--password-stdin", "--password-file", "-"});
+  Result r = Run(args, kPassword);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: give either"));
+  EXPECT_EQ(Writes(), 0u);
+}
+
+TEST_F(DbCommandsTest, ExplicitStdinWinsOverTheEnvironment) {
+  setenv("ARCA_DB_PASSWORD", "from-env-pw", 1);
+  std::vector<std::string> args = ConfigWrite();
+  args.insert(args.end(), {"--password-file", "-"});
+  ASSERT_EQ(Run(args, "from-stdin-pw").rc, 0);
+  absl::MutexLock l(&fake_.mu);
+  EXPECT_EQ(fake_.writes.at(0).password(), "from-stdin-pw");
+}
+
 TEST_F(DbCommandsTest, PasswordInConnectionUrlIsRefusedWithoutEchoingIt) {
   for (const std::string url :
        {"postgresql://arca_admin:Leaked-Secret-1@127.0.0.1/app",
