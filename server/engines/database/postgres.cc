@@ -224,7 +224,9 @@ void ConnectionPool::Release(std::unique_ptr<Session> session) {
     idle_.push_back(std::move(session));
     return;
   }
-  --open_;  // dropped (closed below, outside the lock is not needed)
+  // Broken, or left inside a transaction: close it; a later call opens a
+  // fresh one.
+  --open_;
   session.reset();
 }
 
