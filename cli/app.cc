@@ -157,6 +157,7 @@ int RunArca(const std::vector<std::string>& args, const Io& io) {
   AddAuditCommands(app, ctx);
   AddLeaseCommands(app, ctx);
   AddTransitCommands(app, ctx);
+  AddDatabaseCommands(app, ctx);
 
   // CLI11 takes its argument vector in reverse order.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

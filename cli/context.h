@@ -64,6 +64,8 @@ void AddLeaseCommands(CLI::App& app, Context& ctx);
 void AddOperatorCommands(CLI::App& app, Context& ctx);
 void AddKvCommands(CLI::App& app, Context& ctx);
 void AddTransitCommands(CLI::App& app, Context& ctx);
+// Registers `arca db ...` (connections, roles, credentials).
+void AddDatabaseCommands(CLI::App& app, Context& ctx);
 
 }  // namespace arca::cli
 

@@ -70,7 +70,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       policy_(v1::PolicyService::NewStub(channel_)),
       audit_(v1::AuditService::NewStub(channel_)),
       lease_(v1::LeaseService::NewStub(channel_)),
-      transit_(v1::TransitService::NewStub(channel_)) {}
+      transit_(v1::TransitService::NewStub(channel_)),
+      database_(v1::DatabaseService::NewStub(channel_)) {}
 
 Client::~Client() {
   // Best effort: do not leave the token in freed heap memory.
@@ -307,6 +308,25 @@ ARCA_CLIENT_RPC(TransitVerify, transit_, Verify, TransitVerifyRequest,
                 TransitVerifyResponse, Auth::kToken)
 ARCA_CLIENT_RPC(TransitSign, transit_, Sign, TransitSignRequest,
                 TransitSignResponse, Auth::kToken)
+
+#define ARCA_DATABASE_RPC(Rpc, Req, Resp) \
+  ARCA_CLIENT_RPC(Database##Rpc, database_, Rpc, Req, Resp, Auth::kToken)
+#define ARCA_DATABASE_RPC_ONCE(Rpc, Req, Resp) \
+  ARCA_CLIENT_RPC_ONCE(Database##Rpc, database_, Rpc, Req, Resp, Auth::kToken)
+ARCA_DATABASE_RPC(WriteConnection, DatabaseWriteConnectionRequest,
+                  DatabaseConnection)
+ARCA_DATABASE_RPC(ReadConnection, DatabaseNameRequest, DatabaseConnection)
+ARCA_DATABASE_RPC(ListConnections, DatabaseListRequest, DatabaseListResponse)
+ARCA_DATABASE_RPC(DeleteConnection, DatabaseNameRequest,
+                  DatabaseDeleteResponse)
+ARCA_DATABASE_RPC_ONCE(RotateRoot, DatabaseNameRequest, DatabaseConnection)
+ARCA_DATABASE_RPC(WriteRole, DatabaseWriteRoleRequest, DatabaseRole)
+ARCA_DATABASE_RPC(ReadRole, DatabaseNameRequest, DatabaseRole)
+ARCA_DATABASE_RPC(ListRoles, DatabaseListRequest, DatabaseListResponse)
+ARCA_DATABASE_RPC(DeleteRole, DatabaseNameRequest, DatabaseDeleteResponse)
+ARCA_DATABASE_RPC_ONCE(Creds, DatabaseCredsRequest, DatabaseCredsResponse)
+#undef ARCA_DATABASE_RPC
+#undef ARCA_DATABASE_RPC_ONCE
 
 #undef ARCA_CLIENT_RPC
 

@@ -11,6 +11,8 @@
 #include "absl/time/time.h"
 #include "arca/v1/audit.grpc.pb.h"
 #include "arca/v1/auth.grpc.pb.h"
+#include "arca/v1/database.grpc.pb.h"
+#include "arca/v1/database.pb.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "arca/v1/lease.grpc.pb.h"
 #include "arca/v1/policy.grpc.pb.h"
@@ -54,10 +56,10 @@ struct ClientOptions {
 };
 
 // Client is the C++ API of arcad: one method per RPC of SysService,
-// KvService and TokenizeService, each returning the response proto or an absl::Status with the
-// KvService, AuthService, PolicyService, AuditService and LeaseService, each returning the response proto or an absl::Status with the
-// KvService and TransitService, each returning the response proto or an absl::Status with the
-// server's code and message. It owns one gRPC channel; calls carry the
+// KvService, TransitService, DatabaseService, TokenizeService,
+// LoginService, AuthService, PolicyService, AuditService and LeaseService,
+// each returning the response proto or an absl::Status with the server's
+// code and message. It owns one gRPC channel; calls carry the
 // configured deadline and are retried with exponential backoff on
 // UNAVAILABLE only. Thread-safe: one Client may be shared by many threads.
 class Client {
@@ -273,6 +275,31 @@ class Client {
   absl::StatusOr<v1::TransitSignResponse> TransitSign(
       const v1::TransitSignRequest& request);
 
+  // DatabaseService (see proto/arca/v1/database.proto). An empty `mount` is
+  // the server's "database". Creds and RotateRoot are not retried: after a
+  // lost answer a repeat would create a second login in PostgreSQL, or
+  // change the admin password again; the rest are.
+  absl::StatusOr<v1::DatabaseConnection> DatabaseWriteConnection(
+      const v1::DatabaseWriteConnectionRequest& request);
+  absl::StatusOr<v1::DatabaseConnection> DatabaseReadConnection(
+      const v1::DatabaseNameRequest& request);
+  absl::StatusOr<v1::DatabaseListResponse> DatabaseListConnections(
+      const v1::DatabaseListRequest& request);
+  absl::StatusOr<v1::DatabaseDeleteResponse> DatabaseDeleteConnection(
+      const v1::DatabaseNameRequest& request);
+  absl::StatusOr<v1::DatabaseConnection> DatabaseRotateRoot(
+      const v1::DatabaseNameRequest& request);
+  absl::StatusOr<v1::DatabaseRole> DatabaseWriteRole(
+      const v1::DatabaseWriteRoleRequest& request);
+  absl::StatusOr<v1::DatabaseRole> DatabaseReadRole(
+      const v1::DatabaseNameRequest& request);
+  absl::StatusOr<v1::DatabaseListResponse> DatabaseListRoles(
+      const v1::DatabaseListRequest& request);
+  absl::StatusOr<v1::DatabaseDeleteResponse> DatabaseDeleteRole(
+      const v1::DatabaseNameRequest& request);
+  absl::StatusOr<v1::DatabaseCredsResponse> DatabaseCreds(
+      const v1::DatabaseCredsRequest& request);
+
   // SysService TuneMount: sys/mounts/<path>/tune, sudo.
   absl::StatusOr<v1::TuneMountResponse> TuneMount(
       const v1::TuneMountRequest& request);
@@ -307,6 +334,7 @@ class Client {
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::unique_ptr<v1::LeaseService::Stub> lease_;
   std::unique_ptr<v1::TransitService::Stub> transit_;
+  std::unique_ptr<v1::DatabaseService::Stub> database_;
 };
 
 }  // namespace arca

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,7 +26,7 @@ namespace arca::bench {
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     const std::vector<std::string>& argv, const std::string& log_prefix,
-    const std::vector<std::string>& extra_env) {
+    const std::vector<std::string>& extra_env, std::optional<RunAs> run_as) {
   std::vector<std::string> args = argv;
   std::vector<char*> c_argv;
   for (auto& a : args) c_argv.push_back(a.data());
@@ -60,6 +61,17 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
+    // Credentials first: changing them clears the parent-death signal.
+    if (run_as.has_value()) {
+      if (setgroups(0, nullptr) != 0 || setgid(run_as->gid) != 0 ||
+          setuid(run_as->uid) != 0) {
+        static constexpr char kSetuidFailed[] =
+            "arca-bench: cannot switch to the server's user\n";
+        [[maybe_unused]] ssize_t n =
+            write(err_fd, kSetuidFailed, sizeof(kSetuidFailed) - 1);
+        _exit(127);
+      }
+    }
     // The server dies with the bench, even when the bench is killed before
     // it can stop its servers: no orphaned arcad or etcd after a crash.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -87,7 +99,7 @@ ChildProcess::~ChildProcess() { Stop(); }
 
 void ChildProcess::Stop() {
   if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+  kill(pid_, stop_signal_);
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   int wstatus = 0;
   while (waitpid(pid_, &wstatus, WNOHANG) == 0) {
@@ -99,6 +111,26 @@ void ChildProcess::Stop() {
     absl::SleepFor(absl::Milliseconds(20));
   }
   pid_ = -1;
+}
+
+absl::Status ChildProcess::WaitForExit(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("process not running");
+  const absl::Time deadline = absl::Now() + timeout;
+  int wstatus = 0;
+  while (waitpid(pid_, &wstatus, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      Stop();
+      return absl::DeadlineExceededError(
+          absl::StrCat("still running after ", absl::FormatDuration(timeout),
+                       "; see ", log_prefix_, ".err"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  pid_ = -1;
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "exited with status ", wstatus, "; see ", log_prefix_, ".err:\n",
+      LogTail()));
 }
 
 std::string ChildProcess::LogTail() const {

@@ -87,7 +87,9 @@ class AsyncStep {
            int concurrency, const std::function<void()>& on_tick) {
     slots_.resize(concurrency);
     for (int i = 0; i < concurrency; ++i) {
-      slots_[i].op = scenario.NewAsyncOp(i, channels[i % channels.size()]);
+      // No channels: the scenario speaks another protocol (libpq).
+      slots_[i].op = scenario.NewAsyncOp(
+          i, channels.empty() ? nullptr : channels[i % channels.size()]);
     }
     running_ = concurrency;
     for (auto& slot : slots_) Next(slot);

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "bench/arca_bench/load_driver.h"
+#include "bench/arca_bench/postgres_server.h"
 #include "bench/arca_bench/proc_stats.h"
 #include "bench/arca_bench/report.h"
 #include "bench/arca_bench/scenario.h"
@@ -49,6 +50,7 @@ struct Flags {
   std::string arcad_path = ARCA_BENCH_ARCAD_PATH;
   std::string echo_server_path = ARCA_BENCH_ECHO_SERVER_PATH;
   std::string etcd_path = "/usr/bin/etcd";
+  std::string postgres_bin_dir;
   std::string work_dir;
   std::string out = "arca-bench.json";
   std::string markdown;
@@ -106,6 +108,9 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
   m["os"] = os;
   m["grpc_version"] = grpc::Version();
   m["etcd_version"] = EtcdVersion(flags.etcd_path);
+  m["postgres_version"] = PostgresVersion(
+      flags.postgres_bin_dir.empty() ? FindPostgresBinDir()
+                                     : flags.postgres_bin_dir);
   m["load_average_1m_at_start"] = LoadAverage();
   m["started_at"] =
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
@@ -284,6 +289,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   server_options.arcad_path = flags.arcad_path;
   server_options.echo_server_path = flags.echo_server_path;
   server_options.etcd_path = flags.etcd_path;
+  server_options.postgres_bin_dir = flags.postgres_bin_dir;
   server_options.external_arcad_address = flags.address;
   server_options.channels = flags.channels;
   auto work_dir = TempDir::New(flags.work_dir, "arca-bench-");
@@ -345,8 +351,19 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     v.server = *server;
     v.scenario = v.spec.factory();
     ScenarioContext context;
+    if (v.spec.uses_postgres) {
+      auto postgres = servers.Get(ServerKind::kPostgres);
+      if (!postgres.ok()) {
+        progress_line.Clear();
+        std::cerr << "arca-bench: cannot start PostgreSQL for " << v.spec.name
+                  << ": " << postgres.status().message() << "\n";
+        return 1;
+      }
+      context.postgres = &servers.postgres();
+    }
     context.channel =
         v.server->channels.empty() ? nullptr : v.server->channels[0];
+    context.address = v.server->address;
     // Baselines send a token of the same length so headers weigh the same.
     context.token =
         servers.token().empty() ? std::string(48, 'x') : servers.token();
@@ -427,13 +444,18 @@ int Run(const Flags& flags_in, int argc, char** argv) {
         // the warmup opens it (ticks come every 50 ms), the step's end closes
         // it.
         const pid_t pid = v.server->pid;
+        auto sample_server = [&] {
+          return v.server->cpu_includes_children
+                     ? ReadProcSampleWithChildren(pid)
+                     : ReadProcSample(pid);
+        };
         if (pid > 0) entry.peak_rss_is_per_step = ResetPeakRss(pid).ok();
         std::optional<ProcSample> server_before;
         std::optional<ProcSample> self_before;
         std::optional<absl::Time> window_start;
         auto open_window = [&] {
           if (pid > 0) {
-            if (auto s = ReadProcSample(pid); s.ok()) server_before = *s;
+            if (auto s = sample_server(); s.ok()) server_before = *s;
           }
           if (auto s = ReadProcSample(getpid()); s.ok()) self_before = *s;
           window_start = absl::Now();
@@ -469,7 +491,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
               absl::ToDoubleSeconds(absl::Now() - *window_start);
           entry.cpu_window_ops = entry.ops_per_s() * window_s;
           if (server_before.has_value()) {
-            if (auto after = ReadProcSample(pid); after.ok()) {
+            if (auto after = sample_server(); after.ok()) {
               entry.server_cpu_s =
                   after->cpu_seconds - server_before->cpu_seconds;
               entry.server_peak_rss_mib = after->peak_rss_mib;
@@ -586,6 +608,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--etcd", flags.etcd_path, "etcd binary")
       ->capture_default_str();
+  app.add_option("--postgres-bin-dir", flags.postgres_bin_dir,
+                 "PostgreSQL's bin dir with initdb, postgres and pg_isready "
+                 "(default: the newest /usr/lib/postgresql/*/bin)");
   app.add_option("--work-dir", flags.work_dir,
                  "Parent of the data dirs of arcad and etcd (default $TMPDIR "
                  "or /tmp)");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -55,6 +56,24 @@ absl::StatusOr<ProcSample> ReadProcSample(pid_t pid) {
   while (std::getline(status_file, line)) {
     ParseKbLine(line, "VmRSS:", &sample.rss_mib);
     ParseKbLine(line, "VmHWM:", &sample.peak_rss_mib);
+  }
+  return sample;
+}
+
+absl::StatusOr<ProcSample> ReadProcSampleWithChildren(pid_t pid) {
+  absl::StatusOr<ProcSample> sample = ReadProcSample(pid);
+  if (!sample.ok()) return sample;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/task"), ec)) {
+    std::ifstream children(task.path() / "children");
+    pid_t child = 0;
+    while (children >> child) {
+      // A child that exited meanwhile is simply not counted.
+      if (auto c = ReadProcSample(child); c.ok()) {
+        sample->cpu_seconds += c->cpu_seconds;
+      }
+    }
   }
   return sample;
 }

@@ -17,6 +17,12 @@ struct ProcSample {
 // Reads /proc/<pid>/stat and /proc/<pid>/status.
 absl::StatusOr<ProcSample> ReadProcSample(pid_t pid);
 
+// ReadProcSample of `pid`, with the CPU of its living children added
+// (/proc/<pid>/task/*/children): PostgreSQL serves each connection from a
+// backend process of its own, whose CPU the postmaster's figures leave out.
+// RSS figures stay the parent's.
+absl::StatusOr<ProcSample> ReadProcSampleWithChildren(pid_t pid);
+
 // Resets the process's VmHWM to its current RSS (writes "5" to
 // /proc/<pid>/clear_refs, Linux >= 4.0), so the next sample's peak covers one
 // step only. Fails without ptrace-level access to the process; callers then

@@ -25,6 +25,10 @@ std::string SizeLabel(size_t bytes) {
 
 }  // namespace
 
+std::string PostgresInfo::ConnectionString() const {
+  return absl::StrCat("host=", host, " port=", port, " dbname=", database);
+}
+
 std::string Shape::Label() const {
   std::string label = SizeLabel(payload_bytes);
   if (items > 1) label = absl::StrCat(items, " x ", label);

@@ -25,6 +25,7 @@ enum class ServerKind {
   kArcad,      // arcad, started by the bench or given with --address
   kEcho,       // bench/echo_server: the RPC floor
   kEtcd,       // Debian's etcd, started by the bench
+  kPostgres,   // PostgreSQL, started by the bench; spoken to over libpq
   kInProcess,  // no server: the work runs in arca-bench itself
 };
 
@@ -55,10 +56,25 @@ struct Shape {
   std::string Label() const;
 };
 
+// The PostgreSQL the bench started: a superuser that logs in over TCP on
+// loopback with a password (scram-sha-256), as arcad's connection does.
+struct PostgresInfo {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string database = "postgres";
+  std::string admin_user;
+  std::string admin_password;  // random per run; never logged
+
+  // A libpq key=value string without the password.
+  std::string ConnectionString() const;
+};
+
 // What a scenario is given when it is set up.
 struct ScenarioContext {
-  // Channel to the scenario's server (null for kInProcess).
+  // Channel to the scenario's server (null for kInProcess and kPostgres),
+  // and its address, for set-up through the client library.
   std::shared_ptr<grpc::Channel> channel;
+  std::string address;
   // Token for arcad's `authorization: Bearer` metadata; never logged.
   std::string token;
   // Size in bytes of the value each request carries (the secret's value,
@@ -70,6 +86,8 @@ struct ScenarioContext {
   size_t response_bytes = 0;
   // How many distinct keys reads and writes spread over.
   int keyspace = 1000;
+  // Scenarios whose spec sets uses_postgres: the bench's PostgreSQL.
+  const PostgresInfo* postgres = nullptr;
 };
 
 // A Scenario is one kind of request at one payload size. Prepare() runs once
@@ -122,6 +140,8 @@ struct ScenarioSpec {
   bool ratio_of_bytes = false;
   // Whether `bytes_per_s` is meaningful (payload moved per operation).
   bool reports_bytes = true;
+  // Whether Prepare needs the bench's PostgreSQL (ScenarioContext::postgres).
+  bool uses_postgres = false;
   std::function<std::unique_ptr<Scenario>()> factory = {};
 
   bool is_baseline() const { return payload_sizes.empty(); }

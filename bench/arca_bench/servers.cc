@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "bench/arca_bench/postgres_server.h"
 #include "client/client.h"
 #include "client/token_source.h"
 #include "grpcpp/create_channel.h"
@@ -112,6 +113,10 @@ absl::StatusOr<ServerHandle*> Servers::Get(ServerKind kind) {
     }
     case ServerKind::kEtcd: {
       ASSIGN_OR_RETURN(server, StartEtcd());
+      break;
+    }
+    case ServerKind::kPostgres: {
+      ASSIGN_OR_RETURN(server, StartPostgres(options_, &postgres_));
       break;
     }
     case ServerKind::kInProcess:

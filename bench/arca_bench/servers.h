@@ -21,6 +21,9 @@ struct ServerOptions {
   std::string arcad_path;
   std::string echo_server_path;
   std::string etcd_path;
+  // PostgreSQL's bin dir (initdb, postgres, pg_isready); "" finds the
+  // newest under /usr/lib/postgresql.
+  std::string postgres_bin_dir;
   // Parent of the data directories (arcad's and etcd's on the same disk).
   std::filesystem::path work_dir;
   // When set, kArcad targets this arcad instead of starting one; the token
@@ -32,9 +35,12 @@ struct ServerOptions {
 // A running server and the channels the load goes over. `pid` is -1 for an
 // arcad the bench did not start (no /proc figures then).
 struct ServerHandle {
-  std::string name;     // "arcad", "echo_server", "etcd", "in-process"
+  std::string name;  // "arcad", "echo_server", "etcd", "postgres", ...
   std::string address;  // host:port
   pid_t pid = -1;
+  // Whether the server's CPU includes its child processes (PostgreSQL's
+  // backends).
+  bool cpu_includes_children = false;
   // Declared before `process`, so it is removed only after the process has
   // stopped.
   std::unique_ptr<TempDir> data_dir;
@@ -68,6 +74,9 @@ class Servers {
   absl::StatusOr<ServerHandle*> Get(ServerKind kind);
   // arcad's token (the root token of the bench's own arcad, or ARCA_TOKEN).
   const std::string& token() const { return token_; }
+  // How to log in to the bench's PostgreSQL; valid once Get(kPostgres)
+  // succeeded.
+  const PostgresInfo& postgres() const { return postgres_; }
   const ServerOptions& options() const { return options_; }
 
  private:
@@ -76,6 +85,7 @@ class Servers {
 
   ServerOptions options_;
   std::string token_;
+  PostgresInfo postgres_;
   std::map<ServerKind, std::unique_ptr<ServerHandle>> servers_;
 };
 

@@ -20,6 +20,7 @@
 #include "server/api/lease_service.h"
 #include "server/api/policy_service.h"
 #include "server/api/sys_service.h"
+#include "server/api/database_service.h"
 #include "server/api/tokenize_service.h"
 #include "server/api/transit_service.h"
 
@@ -144,6 +145,7 @@ struct ApiServer::Services {
         lease(core),
         tokenize(core),
         transit(core),
+        database(core),
         login(core, &limiter) {}
   PeerRateLimiter limiter;
   SysService sys;
@@ -154,6 +156,7 @@ struct ApiServer::Services {
   LeaseService lease;
   TokenizeService tokenize;
   TransitService transit;
+  DatabaseService database;
   LoginService login;
 };
 
@@ -214,6 +217,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.RegisterService(&server->services_->lease);
   builder.RegisterService(&server->services_->tokenize);
   builder.RegisterService(&server->services_->transit);
+  builder.RegisterService(&server->services_->database);
   builder.RegisterService(&server->services_->login);
   // The socket is created with the process umask; arcad sets 077 at start so
   // it is never reachable by others, and the chmod below makes it exactly

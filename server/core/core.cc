@@ -18,7 +18,7 @@ constexpr std::string_view kMountTablePath = "core/mounts";
 // added any.
 bool AddDefaultMounts(MountTable& table) {
   bool added = false;
-  for (const std::string_view type : {"kv", "transit", "tokenize"}) {
+  for (const std::string_view type : {"kv", "transit", "tokenize", "database"}) {
     bool present = false;
     for (const Mount& m : table.mounts()) present |= m.path() == type;
     if (present) continue;
@@ -84,6 +84,23 @@ Core::Core(std::unique_ptr<storage::Backend> backend, barrier::Options options)
           return absl::OkStatus();  // nothing a retry could fix
         }
         return tokens_.Revoke(hash);
+      });
+  // Database logins: dropped by the engine of the mount that issued them
+  // (UNAVAILABLE while PostgreSQL is down, so the manager retries), and
+  // extended in PostgreSQL before their lease is.
+  namespace db = engines::database;
+  leases_.RegisterRevoker(
+      db::kLeaseKind, [this](const lease::LeaseEntry& lease) -> absl::Status {
+        ASSIGN_OR_RETURN(std::string mount, db::Engine::LeaseMount(lease.data()));
+        ASSIGN_OR_RETURN(auto engine, DatabaseEngine(mount));
+        return engine->RevokeLogin(lease.data());
+      });
+  leases_.RegisterRenewer(
+      db::kLeaseKind, [this](const lease::LeaseEntry& lease) -> absl::Status {
+        ASSIGN_OR_RETURN(std::string mount, db::Engine::LeaseMount(lease.data()));
+        ASSIGN_OR_RETURN(auto engine, DatabaseEngine(mount));
+        return engine->RenewLogin(lease.data(),
+                                  absl::FromUnixMillis(lease.expire_unix_ms()));
       });
   expiry_thread_ = std::thread([this] { ExpiryLoop(); });
 }
@@ -263,6 +280,7 @@ absl::Status Core::PostUnseal() {
     kv_mounts_.clear();
     tokenize_mounts_.clear();
     transit_mounts_.clear();
+    database_mounts_.clear();
     for (const Mount& m : table.mounts()) {
       barrier::View view(&barrier_, absl::StrCat("logical/", m.uuid(), "/"));
       if (m.type() == "kv") {
@@ -270,6 +288,9 @@ absl::Status Core::PostUnseal() {
       } else if (m.type() == "tokenize") {
         tokenize_mounts_[m.path()] =
             std::make_shared<engines::tokenize::Engine>(view);
+      } else if (m.type() == "database") {
+        database_mounts_[m.path()] =
+            std::make_shared<engines::database::Engine>(view, m.path());
       } else if (m.type() == "transit") {
         TransitMount& t = transit_mounts_[m.path()];
         t.engine = std::make_shared<engines::transit::Engine>(view);
@@ -278,6 +299,7 @@ absl::Status Core::PostUnseal() {
         kv_mounts_.clear();
         tokenize_mounts_.clear();
         transit_mounts_.clear();
+        database_mounts_.clear();
         return absl::DataLossError(
             absl::StrCat("mount ", m.path(), " has unknown type"));
       }
@@ -346,6 +368,8 @@ void Core::PreSeal() {
     // Engines still held by in-flight calls lose their keys now.
     for (auto& [path, engine] : tokenize_mounts_) engine->DropCache();
     tokenize_mounts_.clear();
+    for (auto& [path, engine] : database_mounts_) engine->CloseConnections();
+    database_mounts_.clear();
     transit.swap(transit_mounts_);
   }
   // Usage statistics are written lazily; write them while the barrier is
@@ -511,6 +535,17 @@ absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> Core::TokenizeEngine(
   auto it = tokenize_mounts_.find(std::string(mount));
   if (it == tokenize_mounts_.end()) {
     return absl::NotFoundError("no tokenize engine is mounted at that path");
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<engines::database::Engine>>
+Core::DatabaseEngine(std::string_view mount) {
+  if (barrier_.Sealed()) return barrier::SealedError();
+  absl::MutexLock lock(&mounts_mu_);
+  auto it = database_mounts_.find(std::string(mount));
+  if (it == database_mounts_.end()) {
+    return absl::NotFoundError("no database engine is mounted at that path");
   }
   return it->second;
 }

@@ -28,6 +28,7 @@
 #include "server/core/request.h"
 #include "server/core/shares.h"
 #include "server/core/token_store.h"
+#include "server/engines/database/engine.h"
 #include "server/engines/kv/engine.h"
 #include "server/engines/tokenize/engine.h"
 #include "server/lease/manager.h"
@@ -93,7 +94,7 @@ struct RekeyResult {
 // through the barrier: "core/mounts", "core/token/...", "core/policy/<name>",
 // "core/audit/<name>", "core/lease/...", the login methods' views
 // "auth/approle/" and "auth/kubernetes/", and each mount's view
-// "logical/<uuid>/". Init mounts "kv", "transit" and "tokenize"; a data dir
+// "logical/<uuid>/". Init mounts "kv", "transit", "tokenize" and "database"; a data dir
 // from before a mount type existed gets its mount added at the next unseal.
 class Core {
  public:
@@ -184,6 +185,10 @@ class Core {
   absl::StatusOr<std::shared_ptr<engines::tokenize::Engine>> TokenizeEngine(
       std::string_view mount);
 
+  // The database engine mounted at `mount`; NOT_FOUND if there is none.
+  absl::StatusOr<std::shared_ptr<engines::database::Engine>> DatabaseEngine(
+      std::string_view mount);
+
   // The transit engine mounted at `mount`; NOT_FOUND if there is none.
   absl::StatusOr<TransitMount> TransitEngine(std::string_view mount);
 
@@ -251,6 +256,8 @@ class Core {
       kv_mounts_ ABSL_GUARDED_BY(mounts_mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<engines::tokenize::Engine>>
       tokenize_mounts_ ABSL_GUARDED_BY(mounts_mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<engines::database::Engine>>
+      database_mounts_ ABSL_GUARDED_BY(mounts_mu_);
 
   // The expiry thread wakes once a second; stop_ ends it.
   absl::Mutex expiry_mu_;

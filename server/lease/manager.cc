@@ -51,6 +51,11 @@ void Manager::RegisterRevoker(std::string kind, Revoker revoker) {
   revokers_[std::move(kind)] = std::move(revoker);
 }
 
+void Manager::RegisterRenewer(std::string kind, Renewer renewer) {
+  absl::MutexLock lock(&mu_);
+  renewers_[std::move(kind)] = std::move(renewer);
+}
+
 absl::Status Manager::Store(const LeaseEntry& entry, const LeaseEntry* old) {
   std::vector<storage::Mutation> batch;
   if (old != nullptr && old->expire_unix_ms() != entry.expire_unix_ms()) {
@@ -143,6 +148,14 @@ absl::StatusOr<LeaseEntry> Manager::Renew(std::string_view id,
   int64_t expire = now + inc;
   if (e.max_expire_unix_ms() > 0) expire = std::min(expire, e.max_expire_unix_ms());
   e.set_expire_unix_ms(expire);
+  Renewer renewer;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = renewers_.find(e.kind());
+    if (it != renewers_.end()) renewer = it->second;
+  }
+  // Outside the lock: the hook may talk to a remote system.
+  if (renewer) RETURN_IF_ERROR(renewer(e));
   RETURN_IF_ERROR(Store(e, &old));
   return e;
 }
@@ -161,12 +174,18 @@ void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
     spdlog::warn("revoking lease {} ({}) failed (attempt {}): {}", entry.id(),
                  entry.kind(), entry.failed_revocations(), entry.last_error());
   }
+  const absl::Time retry_time = absl::Now() + Backoff(entry.failed_revocations());
+  // A lease revoked before its expiry must still be retried: move its slot
+  // in the expiry index to the retry time, or the retry would wait for the
+  // original expiry (hours away) while the credential stays valid.
+  entry.set_expire_unix_ms(
+      std::min(entry.expire_unix_ms(), absl::ToUnixMillis(retry_time)));
   if (absl::Status st = Store(entry, &old); !st.ok()) {
     spdlog::warn("cannot record failed revocation of lease {}: {}", entry.id(),
                  std::string(st.message()));
   }
   absl::MutexLock lock(&mu_);
-  const absl::Time retry = absl::Now() + Backoff(entry.failed_revocations());
+  const absl::Time retry = retry_time;
   retry_at_[entry.id()] = retry;
   if (!entry.irrevocable()) next_due_ = std::min(next_due_, retry);
 }

@@ -45,6 +45,10 @@ struct LeaseSpec {
 class Manager {
  public:
   using Revoker = std::function<absl::Status(const LeaseEntry&)>;
+  // Called by Renew with the lease as it will be stored (new expiry), before
+  // it is stored; an error leaves the lease as it was. Lets an engine extend
+  // what the lease stands for (a database login's VALID UNTIL).
+  using Renewer = std::function<absl::Status(const LeaseEntry&)>;
   // After this many failed attempts a lease is marked irrevocable.
   static constexpr int kMaxRevokeAttempts = 8;
 
@@ -53,12 +57,17 @@ class Manager {
   // Registers the revoker for `kind`; call before the first Register.
   void RegisterRevoker(std::string kind, Revoker revoker);
 
+  // Registers the renew hook for `kind` (optional; none: renewal only
+  // changes the lease record).
+  void RegisterRenewer(std::string kind, Renewer renewer);
+
   // INVALID_ARGUMENT for an unknown kind or a non-positive ttl.
   absl::StatusOr<LeaseEntry> Register(const LeaseSpec& spec);
   // NOT_FOUND if there is no such lease.
   absl::StatusOr<LeaseEntry> Lookup(std::string_view id) const;
   // Extends the lease to now + `increment` (its original ttl if zero),
-  // capped by its max. FAILED_PRECONDITION if it is not renewable.
+  // capped by its max. FAILED_PRECONDITION if it is not renewable. If the
+  // kind's renew hook fails, its error is returned and nothing changes.
   absl::StatusOr<LeaseEntry> Renew(std::string_view id,
                                    absl::Duration increment);
   // Calls the lease's revoker, then deletes its records. On a revoker
@@ -88,6 +97,7 @@ class Manager {
   barrier::View view_;
   mutable absl::Mutex mu_;
   std::map<std::string, Revoker, std::less<>> revokers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Renewer, std::less<>> renewers_ ABSL_GUARDED_BY(mu_);
   // Lease id -> earliest time of the next revocation attempt.
   absl::flat_hash_map<std::string, absl::Time> retry_at_ ABSL_GUARDED_BY(mu_);
   // Nothing in the index is due before this, so ExpireDue can skip the

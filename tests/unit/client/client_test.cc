@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "arca/v1/database.grpc.pb.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "arca/v1/sys.grpc.pb.h"
 #include "grpcpp/server.h"
@@ -97,6 +98,69 @@ class FakeKv final : public v1::KvService::Service {
   }
 };
 
+// DatabaseService whose calls fail with UNAVAILABLE `failures` times (as if
+// the connection dropped after the server acted), then succeed. Counts
+// calls per RPC and keeps the last write request.
+class FakeDatabase final : public v1::DatabaseService::Service {
+ public:
+  std::atomic<int> failures{0};
+  std::atomic<int> creds_calls{0};
+  std::atomic<int> rotate_calls{0};
+  std::atomic<int> read_role_calls{0};
+
+  v1::DatabaseWriteConnectionRequest last_write() {
+    absl::MutexLock lock(&mu_);
+    return last_write_;
+  }
+
+  grpc::Status WriteConnection(grpc::ServerContext* context,
+                               const v1::DatabaseWriteConnectionRequest* req,
+                               v1::DatabaseConnection* resp) override {
+    {
+      absl::MutexLock lock(&mu_);
+      last_write_ = *req;
+      last_authorization_ = AuthorizationOf(context);
+    }
+    resp->set_name(req->name());
+    resp->set_connection_url(req->connection_url());
+    resp->set_username(req->username());
+    return grpc::Status::OK;
+  }
+  grpc::Status RotateRoot(grpc::ServerContext*, const v1::DatabaseNameRequest*,
+                          v1::DatabaseConnection*) override {
+    return Fail(++rotate_calls);
+  }
+  grpc::Status ReadRole(grpc::ServerContext*,
+                        const v1::DatabaseNameRequest* req,
+                        v1::DatabaseRole* resp) override {
+    if (grpc::Status s = Fail(++read_role_calls); !s.ok()) return s;
+    resp->set_name(req->name());
+    resp->set_db_name("pg");
+    return grpc::Status::OK;
+  }
+  grpc::Status Creds(grpc::ServerContext*, const v1::DatabaseCredsRequest*,
+                     v1::DatabaseCredsResponse*) override {
+    return Fail(++creds_calls);
+  }
+
+  std::string last_authorization() {
+    absl::MutexLock lock(&mu_);
+    return last_authorization_;
+  }
+
+ private:
+  grpc::Status Fail(int n) {
+    if (n <= failures) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset");
+    }
+    return grpc::Status::OK;
+  }
+
+  absl::Mutex mu_;
+  v1::DatabaseWriteConnectionRequest last_write_ ABSL_GUARDED_BY(mu_);
+  std::string last_authorization_ ABSL_GUARDED_BY(mu_);
+};
+
 class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -105,6 +169,7 @@ class ClientTest : public ::testing::Test {
                              &port_);
     builder.RegisterService(&sys_);
     builder.RegisterService(&kv_);
+    builder.RegisterService(&database_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port_, 0);
@@ -127,6 +192,7 @@ class ClientTest : public ::testing::Test {
 
   FakeSys sys_;
   FakeKv kv_;
+  FakeDatabase database_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -266,6 +332,62 @@ TEST_F(ClientTest, UnimplementedRpcIsReportedNotRetried) {
   auto client = NewClient(Options());
   EXPECT_EQ(client->KvList(v1::KvListRequest()).status().code(),
             absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(ClientTest, DatabaseCredsIsNeverRetried) {
+  database_.failures = 100;
+  auto client = NewClient(Options());
+  v1::DatabaseCredsRequest request;
+  request.set_role("readonly");
+  EXPECT_EQ(client->DatabaseCreds(request).status().code(),
+            absl::StatusCode::kUnavailable);
+  // A repeat after a lost answer would create a second PostgreSQL login.
+  EXPECT_EQ(database_.creds_calls, 1);
+}
+
+TEST_F(ClientTest, DatabaseRotateRootIsNeverRetried) {
+  database_.failures = 100;
+  auto client = NewClient(Options());
+  v1::DatabaseNameRequest request;
+  request.set_name("pg");
+  EXPECT_EQ(client->DatabaseRotateRoot(request).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(database_.rotate_calls, 1);
+}
+
+TEST_F(ClientTest, DatabaseReadsAreRetriedOnUnavailable) {
+  database_.failures = 2;
+  auto client = NewClient(Options());
+  v1::DatabaseNameRequest request;
+  request.set_name("readonly");
+  absl::StatusOr<v1::DatabaseRole> role = client->DatabaseReadRole(request);
+  ASSERT_TRUE(role.ok()) << role.status();
+  EXPECT_EQ(role->name(), "readonly");
+  EXPECT_EQ(role->db_name(), "pg");
+  EXPECT_EQ(database_.read_role_calls, 3);
+}
+
+TEST_F(ClientTest, DatabaseWriteConnectionSendsEveryFieldAndTheToken) {
+  ClientOptions options = Options();
+  options.token = "arca.service.tok123";
+  auto client = NewClient(options);
+  v1::DatabaseWriteConnectionRequest request;
+  request.set_mount("db2");
+  request.set_name("pg");
+  request.set_connection_url("host=127.0.0.1 port=5432 dbname=app");
+  request.set_username("arca_admin");
+  request.set_password("admin-pw");
+  request.add_allowed_roles("readonly");
+  request.set_max_open_connections(8);
+  request.set_verify_connection(false);
+  absl::StatusOr<v1::DatabaseConnection> written =
+      client->DatabaseWriteConnection(request);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->name(), "pg");
+  const v1::DatabaseWriteConnectionRequest seen = database_.last_write();
+  EXPECT_EQ(seen.SerializeAsString(), request.SerializeAsString());
+  EXPECT_TRUE(seen.has_verify_connection());
+  EXPECT_EQ(database_.last_authorization(), "Bearer arca.service.tok123");
 }
 
 TEST(ClientNewTest, RejectsInvalidOptions) {

@@ -153,5 +153,47 @@ TEST_F(LeaseManagerTest, RecoveredRevokerSucceedsOnRetry) {
   EXPECT_THAT(revoked_, ElementsAre("flaky"));
 }
 
+TEST_F(LeaseManagerTest, RenewHookSeesTheNewExpiryAndItsFailureKeepsTheLease) {
+  std::vector<int64_t> seen;
+  bool fail = false;
+  manager_.RegisterRenewer("db", [&](const LeaseEntry& e) -> absl::Status {
+    if (fail) return absl::UnavailableError("database unreachable");
+    seen.push_back(e.expire_unix_ms());
+    return absl::OkStatus();
+  });
+  LeaseSpec s = Spec("r", "", absl::Seconds(10));
+  s.max_ttl = absl::Seconds(60);
+  auto lease = manager_.Register(s);
+  ASSERT_TRUE(lease.ok());
+
+  auto renewed = manager_.Renew(lease->id(), absl::Hours(1));
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  // The hook was told the capped expiry that was then stored.
+  EXPECT_THAT(seen, ElementsAre(lease->max_expire_unix_ms()));
+  EXPECT_EQ(renewed->expire_unix_ms(), lease->max_expire_unix_ms());
+
+  LeaseSpec s2 = Spec("r2", "", absl::Seconds(10));
+  auto second = manager_.Register(s2);
+  ASSERT_TRUE(second.ok());
+  fail = true;
+  EXPECT_TRUE(absl::IsUnavailable(
+      manager_.Renew(second->id(), absl::Hours(1)).status()));
+  auto after = manager_.Lookup(second->id());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->expire_unix_ms(), second->expire_unix_ms());
+}
+
+TEST_F(LeaseManagerTest, FailedExplicitRevokeIsRetriedBeforeTheLeaseWouldExpire) {
+  auto lease = manager_.Register(Spec("early", "", absl::Hours(1)));
+  ASSERT_TRUE(lease.ok());
+  fail_ = true;
+  EXPECT_FALSE(manager_.Revoke(lease->id()).ok());
+  fail_ = false;
+  // Well before the hour is up, the retry runs and succeeds.
+  EXPECT_EQ(manager_.ExpireDue(absl::Now() + absl::Seconds(5)), 1);
+  EXPECT_THAT(revoked_, ElementsAre("early"));
+  EXPECT_TRUE(absl::IsNotFound(manager_.Lookup(lease->id()).status()));
+}
+
 }  // namespace
 }  // namespace arca::lease

@@ -1,0 +1,295 @@
+#include "server/engines/database/postgres.h"
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "kms/status_macros.h"
+
+namespace arca::engines::database {
+namespace {
+
+// How long a call waits for a free connection when all are busy.
+constexpr absl::Duration kAcquireWait = absl::Seconds(5);
+
+// Replaces every occurrence of each secret in `text`.
+std::string Redact(std::string text,
+                   const std::vector<std::string_view>& secrets) {
+  for (std::string_view s : secrets) {
+    if (s.empty()) continue;
+    text = absl::StrReplaceAll(text, {{absl::string_view(s.data(), s.size()), "[redacted]"}});
+  }
+  return text;
+}
+
+// libpq's message for a failed connect: "connection to server at ...
+// failed: FATAL:  password authentication failed for user ...". "FATAL:"
+// means the server answered and refused; otherwise it was not reached.
+absl::Status ConnectError(std::string message,
+                          const std::vector<std::string_view>& redact) {
+  message = Redact(std::string(absl::StripTrailingAsciiWhitespace(message)),
+                   redact);
+  absl::StrReplaceAll({{"\n", " "}, {"\t", " "}}, &message);
+  const bool answered = absl::StrContains(message, "FATAL:");
+  const bool transient =
+      absl::StrContains(message, "starting up") ||
+      absl::StrContains(message, "shutting down") ||
+      absl::StrContains(message, "in recovery") ||
+      absl::StrContains(message, "too many") ||
+      absl::StrContains(message, "remaining connection slots");
+  if (!answered || transient) {
+    return absl::UnavailableError(
+        absl::StrCat("postgresql is unreachable: ", message));
+  }
+  absl::Status st = absl::FailedPreconditionError(
+      absl::StrCat("postgresql refused the login: ", message));
+  if (absl::StrContains(message, "authentication failed")) {
+    st.SetPayload(kSqlStatePayload, absl::Cord("28P01"));
+  }
+  return st;
+}
+
+// A statement's failure. Connection-class SQLSTATEs (08xxx), an operator
+// shutdown (57P01..57P03) or a connection that died are UNAVAILABLE.
+absl::Status ResultError(PGconn* conn, const PGresult* res,
+                         const std::vector<std::string_view>& redact) {
+  const char* state =
+      res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary =
+      res != nullptr ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                     : nullptr;
+  std::string message =
+      primary != nullptr ? primary : PQerrorMessage(conn);
+  message = Redact(std::string(absl::StripTrailingAsciiWhitespace(message)),
+                   redact);
+  absl::StrReplaceAll({{"\n", " "}, {"\t", " "}}, &message);
+  const std::string code = state != nullptr ? state : "";
+  if (PQstatus(conn) != CONNECTION_OK || code.empty() ||
+      absl::StartsWith(code, "08") || absl::StartsWith(code, "57P")) {
+    return absl::UnavailableError(
+        absl::StrCat("postgresql connection lost: ", message));
+  }
+  absl::Status st = absl::FailedPreconditionError(
+      absl::StrCat("postgresql: SQLSTATE ", code, ": ", message));
+  st.SetPayload(kSqlStatePayload, absl::Cord(code));
+  return st;
+}
+
+void WipeString(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+}  // namespace
+
+// One libpq connection, owned by the pool or the call that borrowed it.
+class Session final : public Quoter {
+ public:
+  explicit Session(PGconn* conn) : conn_(conn) {}
+  ~Session() override { PQfinish(conn_); }
+
+  PGconn* conn() const { return conn_; }
+  bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+  absl::StatusOr<std::string> Identifier(std::string_view s) const override {
+    char* q = PQescapeIdentifier(conn_, s.data(), s.size());
+    if (q == nullptr) {
+      return absl::InvalidArgumentError("a name cannot be quoted");
+    }
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+  }
+
+  absl::StatusOr<std::string> Literal(std::string_view s) const override {
+    char* q = PQescapeLiteral(conn_, s.data(), s.size());
+    if (q == nullptr) {
+      // libpq's message could quote the value; say nothing of it.
+      return absl::InvalidArgumentError("a value cannot be quoted");
+    }
+    std::string out(q);
+    sodium_memzero(q, out.size());
+    PQfreemem(q);
+    return out;
+  }
+
+  // Runs one command; the result's error as a status.
+  absl::Status Exec(const std::string& sql,
+                    const std::vector<std::string_view>& redact) {
+    PGresult* res = PQexec(conn_, sql.c_str());
+    absl::Cleanup clear = [res] { PQclear(res); };
+    const ExecStatusType t = PQresultStatus(res);
+    if (res != nullptr &&
+        (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ||
+         t == PGRES_EMPTY_QUERY)) {
+      return absl::OkStatus();
+    }
+    return ResultError(conn_, res, redact);
+  }
+
+ private:
+  PGconn* conn_;
+};
+
+absl::Status CheckConnectionUrl(std::string_view url) {
+  if (url.empty()) {
+    return absl::InvalidArgumentError("connection_url is required");
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(std::string(url).c_str(), &err);
+  // The parser's message may quote the string, which may hold a password.
+  if (err != nullptr) PQfreemem(err);
+  if (opts == nullptr) {
+    return absl::InvalidArgumentError(
+        "connection_url is not a libpq connection URI or key=value string");
+  }
+  absl::Cleanup free_opts = [opts] { PQconninfoFree(opts); };
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string_view k = o->keyword;
+    if (k == "password" || k == "passfile") {
+      return absl::InvalidArgumentError(
+          "connection_url must not carry a password; put it in the password "
+          "field");
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsAuthenticationFailure(const absl::Status& status) {
+  auto p = status.GetPayload(kSqlStatePayload);
+  return p.has_value() && *p == "28P01";
+}
+
+ConnectionPool::ConnectionPool(ConnectParams params, int max_open)
+    : params_(std::move(params)), max_open_(max_open < 1 ? 1 : max_open) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < max_open_;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), kAcquireWait)) {
+      return absl::UnavailableError(
+          "all connections to postgresql are busy; try again");
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<Session> s = std::move(idle_.back());
+      idle_.pop_back();
+      return s;
+    }
+    ++open_;  // reserved; given back below if the connect fails
+  }
+  // Keywords, never a spliced conninfo string: the password cannot break
+  // out of its value, and the url cannot override user or password
+  // (later keywords win over the expanded dbname).
+  const std::string timeout = absl::StrCat(kConnectTimeoutSeconds);
+  std::string password(params_.password.Reveal());
+  absl::Cleanup wipe = [&password] { WipeString(password); };
+  const char* keys[] = {"dbname", "user", "password", "connect_timeout",
+                        "application_name", nullptr};
+  const char* values[] = {params_.url.c_str(), params_.username.c_str(),
+                          password.c_str(), timeout.c_str(), "arcad",
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  auto session = std::make_unique<Session>(conn);
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    absl::Status st =
+        conn == nullptr
+            ? absl::UnavailableError("postgresql: out of memory")
+            : ConnectError(PQerrorMessage(conn), {params_.password.Reveal()});
+    session.reset();
+    absl::MutexLock lock(&mu_);
+    --open_;
+    return st;
+  }
+  return session;
+}
+
+void ConnectionPool::Release(std::unique_ptr<Session> session) {
+  absl::MutexLock lock(&mu_);
+  if (session->Healthy() &&
+      PQtransactionStatus(session->conn()) == PQTRANS_IDLE) {
+    idle_.push_back(std::move(session));
+    return;
+  }
+  // Broken, or left inside a transaction: close it; a later call opens a
+  // fresh one.
+  --open_;
+  session.reset();
+}
+
+absl::Status ConnectionPool::Ping() {
+  return Transaction([](const Quoter&) -> absl::StatusOr<std::vector<std::string>> {
+    return std::vector<std::string>{"SELECT 1"};
+  });
+}
+
+absl::Status ConnectionPool::Transaction(
+    StatementBuilder build, const std::vector<std::string_view>& redact) {
+  std::vector<std::string_view> secrets = redact;
+  secrets.push_back(params_.password.Reveal());
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
+    absl::Status begun = s->Exec("BEGIN", secrets);
+    if (!begun.ok()) {
+      const bool dead = !s->Healthy();
+      Release(std::move(s));
+      // An idle connection whose server restarted: nothing ran, retry once
+      // on a fresh one.
+      if (dead && attempt == 0) continue;
+      return begun;
+    }
+    absl::StatusOr<std::vector<std::string>> statements = build(*s);
+    absl::Status st = statements.status();
+    if (st.ok()) {
+      for (const std::string& sql : *statements) {
+        st = s->Exec(sql, secrets);
+        if (!st.ok()) break;
+      }
+    }
+    if (statements.ok()) {
+      for (std::string& sql : *statements) WipeString(sql);
+    }
+    if (st.ok()) st = s->Exec("COMMIT", secrets);
+    if (!st.ok() && s->Healthy()) (void)s->Exec("ROLLBACK", secrets);
+    Release(std::move(s));
+    return st;
+  }
+}
+
+absl::StatusOr<bool> ConnectionPool::RoleExists(std::string_view name) {
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
+    const std::string n(name);
+    const char* params[] = {n.c_str()};
+    PGresult* res = PQexecParams(
+        s->conn(), "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1,
+        nullptr, params, nullptr, nullptr, 0);
+    absl::Cleanup clear = [res] { PQclear(res); };
+    if (res != nullptr && PQresultStatus(res) == PGRES_TUPLES_OK) {
+      const bool exists = PQntuples(res) > 0;
+      Release(std::move(s));
+      return exists;
+    }
+    absl::Status st =
+        ResultError(s->conn(), res, {params_.password.Reveal()});
+    const bool dead = !s->Healthy();
+    Release(std::move(s));
+    if (dead && attempt == 0) continue;
+    return st;
+  }
+}
+
+}  // namespace arca::engines::database
