@@ -569,6 +569,36 @@ absl::Status Barrier::Batch(const std::vector<storage::Mutation>& mutations) {
   return backend_->Batch(sealed);
 }
 
+void Barrier::BatchAsync(std::vector<storage::Mutation> mutations,
+                         std::function<void(absl::Status)> done) {
+  State& s = *state_;
+  absl::Status status;
+  {
+    absl::ReaderMutexLock lock(&s.mu);
+    status = s.CheckUnsealed();
+    for (storage::Mutation& m : mutations) {
+      if (!status.ok()) break;
+      status = CheckPath(m.key);
+      if (status.ok() && m.kind == storage::Mutation::Kind::kPut) {
+        absl::StatusOr<std::string> record = s.Encrypt(m.key, m.value);
+        if (record.ok()) {
+          m.value = *std::move(record);
+        } else {
+          status = record.status();
+        }
+      }
+    }
+  }
+  // `done` runs outside the lock: it may use the barrier again.
+  if (!status.ok()) {
+    done(status);
+    return;
+  }
+  // Only ciphertext leaves the lock; old terms keep decrypting, so a write
+  // that lands after a Rotate or Seal is still readable after unseal.
+  backend_->BatchAsync(std::move(mutations), std::move(done));
+}
+
 absl::Status SealedError() { return absl::UnavailableError(kSealedMessage); }
 
 bool IsSealedError(const absl::Status& status) {
@@ -613,6 +643,18 @@ absl::Status View::Batch(std::vector<storage::Mutation> mutations) const {
     m.key.insert(0, prefix_);
   }
   return barrier_->Batch(mutations);
+}
+
+void View::BatchAsync(std::vector<storage::Mutation> mutations,
+                      std::function<void(absl::Status)> done) const {
+  for (storage::Mutation& m : mutations) {
+    if (absl::Status s = CheckViewPath(m.key); !s.ok()) {
+      done(s);
+      return;
+    }
+    m.key.insert(0, prefix_);
+  }
+  barrier_->BatchAsync(std::move(mutations), std::move(done));
 }
 
 View View::SubView(std::string_view subprefix) const {

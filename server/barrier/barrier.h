@@ -105,6 +105,12 @@ class Barrier {
   absl::StatusOr<std::vector<std::string>> List(std::string_view prefix);
   // Encrypts every kPut value, then applies all mutations atomically.
   absl::Status Batch(const std::vector<storage::Mutation>& mutations);
+  // Batch through Backend::BatchAsync: encrypts on the calling thread, then
+  // `done` gets the result once the write is durable, possibly on another
+  // thread (see Backend::BatchAsync). A sealed barrier or a bad path calls
+  // `done` before this returns.
+  void BatchAsync(std::vector<storage::Mutation> mutations,
+                  std::function<void(absl::Status)> done);
 
  private:
   struct State;
@@ -132,6 +138,8 @@ class View {
   absl::Status Delete(std::string_view path) const;
   absl::StatusOr<std::vector<std::string>> List(std::string_view prefix) const;
   absl::Status Batch(std::vector<storage::Mutation> mutations) const;
+  void BatchAsync(std::vector<storage::Mutation> mutations,
+                  std::function<void(absl::Status)> done) const;
 
   // A View nested under this one.
   View SubView(std::string_view subprefix) const;

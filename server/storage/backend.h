@@ -1,6 +1,7 @@
 #ifndef ARCA_SERVER_STORAGE_BACKEND_H_
 #define ARCA_SERVER_STORAGE_BACKEND_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,17 @@ class Backend {
 
   // Applies every mutation or none, atomically, in order.
   virtual absl::Status Batch(const std::vector<Mutation>& mutations) = 0;
+
+  // Batch without holding the calling thread through the sync: `done` is
+  // called exactly once with Batch's result, on this thread or another,
+  // once the mutations are durable or have failed. A backend may commit
+  // concurrent calls together in one atomic, synced write; `done` must not
+  // block for long, as later writes may wait for it. By default the batch
+  // is written inline.
+  virtual void BatchAsync(std::vector<Mutation> mutations,
+                          std::function<void(absl::Status)> done) {
+    done(Batch(mutations));
+  }
 };
 
 }  // namespace arca::storage

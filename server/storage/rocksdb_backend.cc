@@ -28,7 +28,7 @@ using internal::FromRocksDb;
 // Memory is kept small on purpose: arcad has an idle-RSS target of 40 MiB,
 // and a secrets store holds little data.
 constexpr size_t kBlockCacheBytes = 8 << 20;
-constexpr size_t kWriteBufferBytes = 4 << 20;
+constexpr size_t kWriteBufferBytes = 16 << 20;
 
 rocksdb::Slice ToSlice(std::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
@@ -99,6 +99,9 @@ rocksdb::Options DbOptions() {
   options.avoid_flush_during_recovery = true;
   options.avoid_flush_during_shutdown = true;
   options.info_log = std::make_shared<SpdlogRocksDbLogger>();
+  // Values are barrier ciphertext, which does not compress: compressing
+  // them on every flush and compaction only burns CPU.
+  options.compression = rocksdb::kNoCompression;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
@@ -143,6 +146,7 @@ absl::Status RocksDbBackend::CheckFreeSpace(size_t write_bytes,
 }
 
 RocksDbBackend::~RocksDbBackend() {
+  StopCommitter();
   if (db_ != nullptr) {
     // Close flushes nothing we need (the WAL already holds every write);
     // its status has no one left to report to.
@@ -229,6 +233,91 @@ absl::Status RocksDbBackend::Batch(const std::vector<Mutation>& mutations) {
     if (absl::Status s = FromRocksDb(status, "batch"); !s.ok()) return s;
   }
   return Write(&batch, keys, "batch");
+}
+
+void RocksDbBackend::BatchAsync(std::vector<Mutation> mutations,
+                                std::function<void(absl::Status)> done) {
+  for (const Mutation& m : mutations) {
+    if (absl::Status s = CheckKey(m.key); !s.ok()) {
+      done(s);
+      return;
+    }
+  }
+  {
+    absl::MutexLock lock(&commit_mu_);
+    if (committer_stopping_) {
+      done(absl::UnavailableError("storage is closing"));
+      return;
+    }
+    if (committing_ || !commit_queue_.empty()) {
+      // A write is in progress: join the next group.
+      commit_queue_.push_back({std::move(mutations), std::move(done)});
+      if (!committer_started_) {
+        committer_started_ = true;
+        committer_ = std::thread([this] { CommitLoop(); });
+      }
+      return;
+    }
+    // Alone: write on this thread, as a lone writer gains nothing from a
+    // hand-off and would pay a wake-up. Writers arriving meanwhile queue
+    // for the committer thread.
+    committing_ = true;
+  }
+  std::vector<PendingBatch> group;
+  group.push_back({std::move(mutations), std::move(done)});
+  CommitGroup(group);
+  absl::MutexLock lock(&commit_mu_);
+  committing_ = false;
+}
+
+void RocksDbBackend::CommitGroup(std::vector<PendingBatch>& group) {
+  // One WriteBatch for the whole group: atomic and synced as one, so each
+  // caller's mutations are applied entirely or not at all.
+  rocksdb::WriteBatch batch;
+  std::vector<std::string_view> keys;
+  absl::Status status;
+  for (const PendingBatch& p : group) {
+    for (const Mutation& m : p.mutations) {
+      keys.push_back(m.key);
+      rocksdb::Status st = m.kind == Mutation::Kind::kPut
+                               ? batch.Put(ToSlice(m.key), ToSlice(m.value))
+                               : batch.Delete(ToSlice(m.key));
+      if (status.ok()) status = FromRocksDb(st, "batch");
+    }
+  }
+  if (status.ok()) status = Write(&batch, keys, "batch");
+  for (PendingBatch& p : group) p.done(status);
+}
+
+void RocksDbBackend::CommitLoop() {
+  std::vector<PendingBatch> group;
+  while (true) {
+    {
+      absl::MutexLock lock(&commit_mu_);
+      commit_mu_.Await(absl::Condition(
+          +[](RocksDbBackend* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->commit_mu_) {
+            return (!b->commit_queue_.empty() && !b->committing_) ||
+                   (b->committer_stopping_ && !b->committing_);
+          },
+          this));
+      if (commit_queue_.empty()) return;  // stopping, nothing left
+      group.swap(commit_queue_);
+      committing_ = true;
+    }
+    CommitGroup(group);
+    group.clear();
+    absl::MutexLock lock(&commit_mu_);
+    committing_ = false;
+  }
+}
+
+void RocksDbBackend::StopCommitter() {
+  {
+    absl::MutexLock lock(&commit_mu_);
+    committer_stopping_ = true;
+  }
+  // The committer drains the queue before it ends.
+  if (committer_.joinable()) committer_.join();
 }
 
 absl::Status RocksDbBackend::Write(rocksdb::WriteBatch* batch,

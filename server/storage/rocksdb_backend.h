@@ -2,8 +2,11 @@
 #define ARCA_SERVER_STORAGE_ROCKSDB_BACKEND_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 
@@ -22,6 +25,13 @@ namespace arca::storage {
 // before it is acknowledged; RocksDB's group commit batches concurrent
 // writers into one fsync. rocksdb::Status is converted to absl::Status here
 // and nowhere else. Thread-safe.
+//
+// BatchAsync writes a lone batch on the caller's thread; batches that arrive
+// while a write is in progress queue for one committer thread, which writes
+// everything queued since its last sync as one atomic WriteBatch with one
+// fdatasync and then calls each `done` in order, as etcd answers after its
+// batched sync. Under load no thread but the committer waits on the disk;
+// it starts with the first queued batch (an idle server keeps none).
 //
 // A failed write (full disk, I/O error) puts RocksDB in a read-only error
 // state. Reads keep working; the next write first asks RocksDB to resume, so
@@ -55,8 +65,15 @@ class RocksDbBackend : public Backend {
   absl::StatusOr<std::vector<std::string>> List(
       std::string_view prefix) override;
   absl::Status Batch(const std::vector<Mutation>& mutations) override;
+  void BatchAsync(std::vector<Mutation> mutations,
+                  std::function<void(absl::Status)> done) override;
 
  private:
+  struct PendingBatch {
+    std::vector<Mutation> mutations;
+    std::function<void(absl::Status)> done;
+  };
+
   RocksDbBackend(std::unique_ptr<rocksdb::DB> db, std::string dir,
                  Options options);
   // Writes `batch`, whose keys are `keys`, with the read cache told before
@@ -66,6 +83,11 @@ class RocksDbBackend : public Backend {
                      std::string_view operation);
   absl::Status CheckFreeSpace(size_t write_bytes,
                               std::string_view operation) const;
+  // Writes `group` as one synced WriteBatch, then calls each `done`.
+  void CommitGroup(std::vector<PendingBatch>& group);
+  // The committer thread: writes what BatchAsync queued, group by group.
+  void CommitLoop();
+  void StopCommitter();
 
   std::unique_ptr<rocksdb::DB> db_;
   const std::string dir_;
@@ -73,6 +95,13 @@ class RocksDbBackend : public Backend {
   std::unique_ptr<ReadCache> cache_;  // null when disabled
   absl::Mutex resume_mu_;
   std::atomic<bool> write_failed_{false};
+
+  absl::Mutex commit_mu_;
+  std::vector<PendingBatch> commit_queue_ ABSL_GUARDED_BY(commit_mu_);
+  bool committing_ ABSL_GUARDED_BY(commit_mu_) = false;  // a group is written
+  bool committer_started_ ABSL_GUARDED_BY(commit_mu_) = false;
+  bool committer_stopping_ ABSL_GUARDED_BY(commit_mu_) = false;
+  std::thread committer_;
 };
 
 }  // namespace arca::storage

@@ -6,13 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/status.h"
@@ -104,6 +108,110 @@ TEST(RocksDbBackendTest, WritesAreRefusedBelowTheFreeSpaceReserveReadsWork) {
       absl::IsUnavailable((*db)->Batch({Mutation::Put("b", "v")})));
   EXPECT_THAT(*(*db)->Get("kept"), Optional(std::string("value")));
   EXPECT_EQ(*(*db)->Get("new"), std::nullopt);
+}
+
+// Waits for a number of BatchAsync results.
+class Results {
+ public:
+  explicit Results(int expected) : expected_(expected) {}
+  std::function<void(absl::Status)> Callback() {
+    return [this](absl::Status s) {
+      absl::MutexLock lock(&mu_);
+      statuses_.push_back(std::move(s));
+    };
+  }
+  std::vector<absl::Status> Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Results* r) { return static_cast<int>(r->statuses_.size()) >= r->expected_; },
+        this));
+    return statuses_;
+  }
+
+ private:
+  const int expected_;
+  absl::Mutex mu_;
+  std::vector<absl::Status> statuses_;
+};
+
+TEST(RocksDbBackendTest, AsyncBatchesFromManyThreadsAreAllDurable) {
+  testing::TempDir dir;
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  {
+    auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 0});
+    ASSERT_TRUE(db.ok()) << db.status();
+    Results results(kThreads * kPerThread);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const std::string k = absl::StrCat("t", t, "/", i);
+          (*db)->BatchAsync({Mutation::Put(k + "/a", k), Mutation::Put(k + "/b", k),
+                             Mutation::Delete(k + "/a")},
+                            results.Callback());
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (const absl::Status& s : results.Wait()) ASSERT_TRUE(s.ok()) << s;
+  }
+  // Every acknowledged batch is there after a reopen, applied whole.
+  auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 0});
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const std::string k = absl::StrCat("t", t, "/", i);
+      EXPECT_THAT(*(*db)->Get(k + "/b"), Optional(k));
+      EXPECT_EQ(*(*db)->Get(k + "/a"), std::nullopt);
+    }
+  }
+}
+
+TEST(RocksDbBackendTest, AsyncBatchesStillQueuedAtCloseAreWrittenFirst) {
+  testing::TempDir dir;
+  constexpr int kBatches = 300;
+  std::atomic<int> acknowledged{0};
+  {
+    auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 0});
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (int i = 0; i < kBatches; ++i) {
+      (*db)->BatchAsync({Mutation::Put(absl::StrCat("k", i), "v")},
+                        [&](absl::Status s) {
+                          if (s.ok()) acknowledged.fetch_add(1);
+                        });
+    }
+    // Closed at once: the destructor drains the queue.
+  }
+  EXPECT_EQ(acknowledged.load(), kBatches);
+  auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 0});
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (int i = 0; i < kBatches; ++i) {
+    EXPECT_THAT(*(*db)->Get(absl::StrCat("k", i)), Optional(std::string("v")));
+  }
+}
+
+TEST(RocksDbBackendTest, AsyncBatchBelowTheReserveOrWithAnEmptyKeyFailsClean) {
+  testing::TempDir dir;
+  auto db = RocksDbBackend::Open(dir.path(), {.min_free_bytes = 1ull << 62});
+  ASSERT_TRUE(db.ok()) << db.status();
+  Results results(2);
+  (*db)->BatchAsync({Mutation::Put("a", "1"), Mutation::Put("b", "2")},
+                    results.Callback());
+  (*db)->BatchAsync({Mutation::Put("", "1")}, results.Callback());
+  std::vector<absl::Status> got = results.Wait();
+  int unavailable = 0, invalid = 0;
+  for (const absl::Status& s : got) {
+    if (absl::IsUnavailable(s)) {
+      ++unavailable;
+      EXPECT_THAT(std::string(s.message()), HasSubstr("disk full"));
+    }
+    if (absl::IsInvalidArgument(s)) ++invalid;
+  }
+  EXPECT_EQ(unavailable, 1);
+  EXPECT_EQ(invalid, 1);
+  EXPECT_EQ(*(*db)->Get("a"), std::nullopt);
+  EXPECT_EQ(*(*db)->Get("b"), std::nullopt);
 }
 
 // A small tmpfs mounted for one test and unmounted (lazily, so nothing is
