@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <list>
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kms/mac.h"
@@ -178,6 +181,113 @@ absl::StatusOr<std::set<uint64_t>> ValidateVersions(
   return out;
 }
 
+// The lock of a stripe of paths, granted in arrival order. Unlike a mutex,
+// it is not tied to a thread: PutAsync takes it on the thread that submits
+// a write, and the storage committer's thread releases it once the write is
+// durable, handing it straight to the next waiter. An asynchronous waiter
+// is a continuation run by the releasing thread, so no thread waits for a
+// busy path.
+class PathLock {
+ public:
+  void Lock() {
+    absl::Notification granted;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!held_) {
+        held_ = true;
+        return;
+      }
+      waiters_.push_back([&granted] { granted.Notify(); });
+    }
+    granted.WaitForNotification();
+  }
+  // Takes the lock and returns true, or queues `then` to run with the lock
+  // held once it is released and returns false.
+  bool LockOrQueue(std::function<void()> then) {
+    absl::MutexLock lock(&mu_);
+    if (!held_) {
+      held_ = true;
+      return true;
+    }
+    waiters_.push_back(std::move(then));
+    return false;
+  }
+  void Unlock() {
+    std::function<void()> next;
+    {
+      absl::MutexLock lock(&mu_);
+      if (waiters_.empty()) {
+        held_ = false;
+        return;
+      }
+      next = std::move(waiters_.front());
+      waiters_.pop_front();
+    }
+    next();  // still held: now the next waiter's
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  // A list: an empty one allocates nothing (1,024 locks per mount).
+  std::list<std::function<void()>> waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+class PathLockGuard {
+ public:
+  explicit PathLockGuard(PathLock& lock) : lock_(lock) { lock_.Lock(); }
+  ~PathLockGuard() { lock_.Unlock(); }
+  PathLockGuard(const PathLockGuard&) = delete;
+  PathLockGuard& operator=(const PathLockGuard&) = delete;
+
+ private:
+  PathLock& lock_;
+};
+
+// What a Put writes, prepared under the path's lock.
+struct PreparedPut {
+  std::vector<storage::Mutation> mutations;
+  records::MetadataRecord metadata;  // as stored by `mutations`
+  VersionMetadata version;
+};
+
+// The decrypted metadata of recently written paths, so that a put does not
+// read back (and decrypt) what the previous write of its path stored. Only
+// writers fill it, under the path's lock and after their write is durable;
+// a writer drops the entry before it writes, so a failed write leaves none.
+// Readers use it but never fill it. Bounded; lives until seal, when the
+// mount's engine is dropped.
+class MetadataCache {
+ public:
+  std::optional<records::MetadataRecord> Get(std::string_view path) {
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(AsAbsl(path));
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Set(std::string_view path, records::MetadataRecord m) {
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(AsAbsl(path));
+    if (it != map_.end()) {
+      it->second = std::move(m);
+      return;
+    }
+    if (map_.size() >= kMaxEntries) map_.erase(map_.begin());
+    map_.emplace(std::string(path), std::move(m));
+  }
+  void Erase(std::string_view path) {
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(AsAbsl(path));
+    if (it != map_.end()) map_.erase(it);
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, records::MetadataRecord> map_
+      ABSL_GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -189,13 +299,14 @@ struct Engine::Impl {
   }
 
   // Serializes writers of `path`; readers never take it.
-  absl::Mutex& StripeFor(std::string_view path) {
+  PathLock& StripeFor(std::string_view path) {
     return stripes[std::hash<std::string_view>{}(path) % kStripes];
   }
 
   // The metadata record of `path`, or nullopt if the secret does not exist.
   absl::StatusOr<std::optional<records::MetadataRecord>> LoadMetadata(
       std::string_view path) const {
+    if (std::optional<records::MetadataRecord> m = cache.Get(path)) return m;
     ASSIGN_OR_RETURN(std::optional<std::string> raw,
                      view.Get(MetadataKey(path)));
     if (!raw.has_value()) return std::nullopt;
@@ -215,6 +326,22 @@ struct Engine::Impl {
     return *std::move(m);
   }
 
+  absl::StatusOr<PreparedPut> PreparePut(std::string_view path,
+                                         std::string record,
+                                         std::optional<uint64_t> cas,
+                                         const Authorize& authorize);
+
+  // Writes `mutations` of `path` under its lock; they store `m`, or delete
+  // the secret's metadata if `m` is null.
+  absl::Status Commit(std::string_view path,
+                      std::vector<storage::Mutation> mutations,
+                      const records::MetadataRecord* m) {
+    cache.Erase(path);
+    RETURN_IF_ERROR(view.Batch(std::move(mutations)));
+    if (m != nullptr) cache.Set(path, *m);
+    return absl::OkStatus();
+  }
+
   static storage::Mutation PutMetadataMutation(
       std::string_view path, const records::MetadataRecord& m) {
     return storage::Mutation::Put(MetadataKey(path), m.SerializeAsString());
@@ -222,7 +349,8 @@ struct Engine::Impl {
 
   barrier::View view;
   std::function<int64_t()> now_ms;
-  std::array<absl::Mutex, kStripes> stripes;
+  std::array<PathLock, kStripes> stripes;
+  mutable MetadataCache cache;
 };
 
 Engine::Engine(barrier::View view, std::function<int64_t()> now_ms)
@@ -292,22 +420,29 @@ absl::StatusOr<Secret> Engine::Get(std::string_view path, uint64_t version) {
   return secret;
 }
 
-absl::StatusOr<VersionMetadata> Engine::Put(std::string_view path,
-                                            const Data& data,
-                                            std::optional<uint64_t> cas) {
-  RETURN_IF_ERROR(ValidatePath(path));
-  RETURN_IF_ERROR(ValidateData(data));
+namespace {
+
+std::string SerializeData(const Data& data) {
   records::DataRecord record;
   for (const auto& [key, value] : data) {
     auto* pair = record.add_data();
     pair->set_key(key);
     pair->set_value(value);
   }
+  return record.SerializeAsString();
+}
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+}  // namespace
+
+// Under the path's lock: the new version's mutations, after the caller's
+// authorization and the check-and-set rules.
+absl::StatusOr<PreparedPut> Engine::Impl::PreparePut(
+    std::string_view path, std::string record, std::optional<uint64_t> cas,
+    const Authorize& authorize) {
   ASSIGN_OR_RETURN(std::optional<records::MetadataRecord> existing,
-                   impl_->LoadMetadata(path));
-  const int64_t now = impl_->now_ms();
+                   LoadMetadata(path));
+  if (authorize) RETURN_IF_ERROR(authorize(existing.has_value()));
+  const int64_t now = now_ms();
   records::MetadataRecord m;
   if (existing.has_value()) {
     m = *std::move(existing);
@@ -332,17 +467,73 @@ absl::StatusOr<VersionMetadata> Engine::Put(std::string_view path,
   v->set_version(version);
   v->set_created_time_unix_ms(now);
 
-  std::vector<storage::Mutation> mutations;
-  mutations.push_back(storage::Mutation::Put(DataKey(path, version),
-                                             record.SerializeAsString()));
-  Prune(path, m, mutations);
-  mutations.push_back(Impl::PutMetadataMutation(path, m));
-  RETURN_IF_ERROR(impl_->view.Batch(std::move(mutations)));
-
-  VersionMetadata out;
-  out.version = version;
-  out.created_time_unix_ms = now;
+  PreparedPut out;
+  out.mutations.push_back(
+      storage::Mutation::Put(DataKey(path, version), std::move(record)));
+  Prune(path, m, out.mutations);
+  out.mutations.push_back(PutMetadataMutation(path, m));
+  out.metadata = std::move(m);
+  out.version.version = version;
+  out.version.created_time_unix_ms = now;
   return out;
+}
+
+absl::StatusOr<VersionMetadata> Engine::Put(std::string_view path,
+                                            const Data& data,
+                                            std::optional<uint64_t> cas,
+                                            const Authorize& authorize) {
+  RETURN_IF_ERROR(ValidatePath(path));
+  RETURN_IF_ERROR(ValidateData(data));
+  std::string record = SerializeData(data);
+  PathLockGuard lock(impl_->StripeFor(path));
+  ASSIGN_OR_RETURN(PreparedPut put, impl_->PreparePut(path, std::move(record),
+                                                      cas, authorize));
+  RETURN_IF_ERROR(
+      impl_->Commit(path, std::move(put.mutations), &put.metadata));
+  return put.version;
+}
+
+void Engine::PutAsync(std::string_view path, const Data& data,
+                      std::optional<uint64_t> cas, Authorize authorize,
+                      PutDone done) {
+  absl::Status valid = ValidatePath(path);
+  if (valid.ok()) valid = ValidateData(data);
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  PathLock& lock = impl_->StripeFor(path);
+  // Runs with the path's lock held, now or when the writer before it is
+  // done: prepares and submits the write, which releases the lock.
+  auto locked = [impl = impl_.get(), &lock, path = std::string(path),
+                 record = SerializeData(data), cas,
+                 authorize = std::move(authorize),
+                 done = std::move(done)]() mutable {
+    absl::StatusOr<PreparedPut> put =
+        impl->PreparePut(path, std::move(record), cas, authorize);
+    if (!put.ok()) {
+      lock.Unlock();
+      done(put.status());
+      return;
+    }
+    impl->cache.Erase(path);
+    impl->view.BatchAsync(
+        std::move(put->mutations),
+        [impl, &lock, path = std::move(path),
+         metadata = std::move(put->metadata), version = put->version,
+         done = std::move(done)](absl::Status status) mutable {
+          if (status.ok()) impl->cache.Set(path, std::move(metadata));
+          // Released before `done`: the next writer of the path is prepared
+          // while this one's reply is sent.
+          lock.Unlock();
+          if (status.ok()) {
+            done(version);
+          } else {
+            done(status);
+          }
+        });
+  };
+  if (lock.LockOrQueue(locked)) locked();
 }
 
 absl::StatusOr<std::vector<std::string>> Engine::List(std::string_view prefix) {
@@ -366,7 +557,7 @@ absl::Status Engine::Delete(std::string_view path,
   RETURN_IF_ERROR(ValidatePath(path));
   ASSIGN_OR_RETURN(std::set<uint64_t> wanted, ValidateVersions(versions));
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+  PathLockGuard lock(impl_->StripeFor(path));
   ASSIGN_OR_RETURN(records::MetadataRecord m,
                    impl_->LoadExistingMetadata(path));
   if (wanted.empty()) {
@@ -386,7 +577,7 @@ absl::Status Engine::Delete(std::string_view path,
   }
   if (!changed) return absl::OkStatus();
   m.set_updated_time_unix_ms(now);
-  return impl_->view.Batch({Impl::PutMetadataMutation(path, m)});
+  return impl_->Commit(path, {Impl::PutMetadataMutation(path, m)}, &m);
 }
 
 absl::Status Engine::Undelete(std::string_view path,
@@ -397,7 +588,7 @@ absl::Status Engine::Undelete(std::string_view path,
     return absl::InvalidArgumentError("undelete needs at least one version");
   }
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+  PathLockGuard lock(impl_->StripeFor(path));
   ASSIGN_OR_RETURN(records::MetadataRecord m,
                    impl_->LoadExistingMetadata(path));
   bool changed = false;
@@ -412,7 +603,7 @@ absl::Status Engine::Undelete(std::string_view path,
   }
   if (!changed) return absl::OkStatus();
   m.set_updated_time_unix_ms(impl_->now_ms());
-  return impl_->view.Batch({Impl::PutMetadataMutation(path, m)});
+  return impl_->Commit(path, {Impl::PutMetadataMutation(path, m)}, &m);
 }
 
 absl::Status Engine::Destroy(std::string_view path,
@@ -423,7 +614,7 @@ absl::Status Engine::Destroy(std::string_view path,
     return absl::InvalidArgumentError("destroy needs at least one version");
   }
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+  PathLockGuard lock(impl_->StripeFor(path));
   ASSIGN_OR_RETURN(records::MetadataRecord m,
                    impl_->LoadExistingMetadata(path));
   std::vector<storage::Mutation> mutations;
@@ -436,7 +627,7 @@ absl::Status Engine::Destroy(std::string_view path,
   if (mutations.empty()) return absl::OkStatus();
   m.set_updated_time_unix_ms(impl_->now_ms());
   mutations.push_back(Impl::PutMetadataMutation(path, m));
-  return impl_->view.Batch(std::move(mutations));
+  return impl_->Commit(path, std::move(mutations), &m);
 }
 
 absl::StatusOr<Metadata> Engine::GetMetadata(std::string_view path) {
@@ -471,7 +662,7 @@ absl::Status Engine::PutMetadata(std::string_view path,
     RETURN_IF_ERROR(ValidateCustomMetadata(*update.custom_metadata));
   }
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+  PathLockGuard lock(impl_->StripeFor(path));
   ASSIGN_OR_RETURN(std::optional<records::MetadataRecord> existing,
                    impl_->LoadMetadata(path));
   const int64_t now = impl_->now_ms();
@@ -501,13 +692,13 @@ absl::Status Engine::PutMetadata(std::string_view path,
   // A lowered max_versions takes effect now, not at the next write.
   Prune(path, m, mutations);
   mutations.push_back(Impl::PutMetadataMutation(path, m));
-  return impl_->view.Batch(std::move(mutations));
+  return impl_->Commit(path, std::move(mutations), &m);
 }
 
 absl::Status Engine::DeleteMetadata(std::string_view path) {
   RETURN_IF_ERROR(ValidatePath(path));
 
-  absl::MutexLock lock(&impl_->StripeFor(path));
+  PathLockGuard lock(impl_->StripeFor(path));
   ASSIGN_OR_RETURN(records::MetadataRecord m,
                    impl_->LoadExistingMetadata(path));
   // Sweep the whole data directory, not only the versions the metadata
@@ -519,7 +710,7 @@ absl::Status Engine::DeleteMetadata(std::string_view path) {
     mutations.push_back(storage::Mutation::Delete(absl::StrCat(dir, child)));
   }
   mutations.push_back(storage::Mutation::Delete(MetadataKey(path)));
-  return impl_->view.Batch(std::move(mutations));
+  return impl_->Commit(path, std::move(mutations), nullptr);
 }
 
 }  // namespace arca::engines::kv

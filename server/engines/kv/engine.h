@@ -80,9 +80,25 @@ class Engine {
                   std::function<int64_t()> now_ms = nullptr);
   ~Engine();
 
+  // Called by Put under the path's lock with whether the secret exists, so
+  // that the caller can require create or update (as in Vault); an error
+  // fails the Put and writes nothing.
+  using Authorize = std::function<absl::Status(bool exists)>;
+  using PutDone = std::function<void(absl::StatusOr<VersionMetadata>)>;
+
   absl::StatusOr<Secret> Get(std::string_view path, uint64_t version = 0);
   absl::StatusOr<VersionMetadata> Put(std::string_view path, const Data& data,
-                                      std::optional<uint64_t> cas);
+                                      std::optional<uint64_t> cas,
+                                      const Authorize& authorize = nullptr);
+  // Put without holding a thread: checks and submits the write, then
+  // returns; `done` gets Put's result once the write is durable, possibly
+  // on another thread (the storage committer's: it must not block). If a
+  // write to a path sharing this one's lock is in flight, this one is
+  // queued behind it and prepared by the thread that finishes it; the
+  // `authorize` check then runs there too.
+  void PutAsync(std::string_view path, const Data& data,
+                std::optional<uint64_t> cas, Authorize authorize,
+                PutDone done);
   // Direct children of `prefix` ("" for the root, else a path, with or
   // without a trailing '/'); sub-folders end in '/'. NOT_FOUND if none.
   absl::StatusOr<std::vector<std::string>> List(std::string_view prefix);

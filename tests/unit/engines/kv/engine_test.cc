@@ -1,6 +1,7 @@
 #include "server/engines/kv/engine.h"
 
 #include <atomic>
+#include <chrono>
 #include <latch>
 #include <map>
 #include <memory>
@@ -57,6 +58,11 @@ class CountingBackend : public storage::InMemoryBackend {
     ++puts;
     return InMemoryBackend::Put(key, value);
   }
+  absl::StatusOr<std::optional<std::string>> Get(
+      std::string_view key) override {
+    ++gets;
+    return InMemoryBackend::Get(key);
+  }
   absl::Status Delete(std::string_view key) override {
     ++deletes;
     return InMemoryBackend::Delete(key);
@@ -66,8 +72,9 @@ class CountingBackend : public storage::InMemoryBackend {
     if (fail_batches) return absl::UnavailableError("injected write failure");
     return InMemoryBackend::Batch(mutations);
   }
-  void ResetCounts() { puts = deletes = batches = 0; }
+  void ResetCounts() { puts = deletes = batches = gets = 0; }
 
+  std::atomic<int> gets{0};
   std::atomic<int> puts{0};
   std::atomic<int> deletes{0};
   std::atomic<int> batches{0};
@@ -133,6 +140,25 @@ TEST_F(KvEngineTest, PutThenGetReturnsSameData) {
   EXPECT_EQ(got->metadata.created_time_unix_ms, kStartMs);
   EXPECT_EQ(got->metadata.deletion_time_unix_ms, 0);
   EXPECT_FALSE(got->metadata.destroyed);
+}
+
+TEST_F(KvEngineTest, WriterDoesNotReadBackTheMetadataItWroteButSeesOthers) {
+  MustPut("app/db", {{"k", "1"}});
+  backend_.ResetCounts();
+  EXPECT_EQ(MustPut("app/db", {{"k", "2"}}).version, 2u);
+  EXPECT_EQ(backend_.gets.load(), 0);  // metadata kept from the last write
+  ASSERT_OK(engine_->Delete("app/db", {}));
+  MetadataUpdate one_version;
+  one_version.max_versions = 1;
+  ASSERT_OK(engine_->PutMetadata("app/db", one_version));
+  EXPECT_EQ(backend_.gets.load(), 0);
+  EXPECT_EQ(MustPut("app/db", {{"k", "3"}}).version, 3u);
+  Metadata m = *engine_->GetMetadata("app/db");
+  EXPECT_EQ(m.max_versions, 1u);
+  ASSERT_EQ(m.versions.size(), 1u);  // pruned by the cached max_versions
+  // After the secret's metadata is deleted, a put starts again at 1.
+  ASSERT_OK(engine_->DeleteMetadata("app/db"));
+  EXPECT_EQ(MustPut("app/db", {{"k", "4"}}).version, 1u);
 }
 
 TEST_F(KvEngineTest, BinaryKeysAndValuesRoundTrip) {
@@ -802,6 +828,178 @@ TEST_F(KvEngineTest, ConcurrentWritersOnDifferentPathsAllSucceed) {
     EXPECT_EQ(got->metadata.version, 10u);
     EXPECT_EQ(got->data.at("i"), "9");
   }
+}
+
+// InMemoryBackend whose BatchAsync waits until the test releases it, as a
+// write waits for the storage committer's sync.
+class DeferringBackend : public storage::InMemoryBackend {
+ public:
+  void BatchAsync(std::vector<storage::Mutation> mutations,
+                  std::function<void(absl::Status)> done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.push_back({std::move(mutations), std::move(done)});
+  }
+  size_t pending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
+  }
+  // Completes every deferred write, failing them all if `fail`.
+  void Release(bool fail = false) {
+    std::vector<Pending> now;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      now.swap(pending_);
+    }
+    for (Pending& p : now) {
+      p.done(fail ? absl::UnavailableError("injected write failure")
+                  : Batch(p.mutations));
+    }
+  }
+
+ private:
+  struct Pending {
+    std::vector<storage::Mutation> mutations;
+    std::function<void(absl::Status)> done;
+  };
+  std::mutex mu_;
+  std::vector<Pending> pending_;
+};
+
+class KvEngineAsyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kms::SecretBytes key = kms::RandomSecret(32);
+    ASSERT_OK(barrier_.Initialize(key));
+    ASSERT_OK(barrier_.Unseal(key));
+    engine_ = std::make_unique<Engine>(barrier::View(&barrier_, kViewPrefix));
+  }
+
+  // Starts a put; its result lands in `*out` once the write completes.
+  void Start(std::string_view path, const Data& data,
+             std::optional<absl::StatusOr<VersionMetadata>>* out,
+             Engine::Authorize authorize = nullptr,
+             std::optional<uint64_t> cas = std::nullopt) {
+    engine_->PutAsync(
+        path, data, cas, std::move(authorize),
+        [out](absl::StatusOr<VersionMetadata> v) { *out = std::move(v); });
+  }
+
+  DeferringBackend backend_;
+  barrier::Barrier barrier_{&backend_};
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(KvEngineAsyncTest, PathStaysLockedAndUnreadableUntilTheWriteIsDurable) {
+  std::optional<absl::StatusOr<VersionMetadata>> first, second, third;
+  std::vector<bool> seen;
+  Start("app/db", {{"k", "v1"}}, &first);
+  EXPECT_FALSE(first.has_value());  // not acknowledged before the sync
+  EXPECT_EQ(backend_.pending(), 1u);
+  EXPECT_TRUE(absl::IsNotFound(engine_->Get("app/db").status()));
+  // Later writers of the path queue behind it: nothing more is submitted
+  // and nobody decides on the secret's existence before the first is done.
+  Start("app/db", {{"k", "v2"}}, &second, [&](bool exists) {
+    seen.push_back(exists);
+    return absl::OkStatus();
+  });
+  Start("app/db", {{"k", "v3"}}, &third);
+  EXPECT_EQ(backend_.pending(), 1u);
+  EXPECT_TRUE(seen.empty());
+
+  // The first one's completion prepares the second, which sees the secret.
+  backend_.Release();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_OK(*first);
+  EXPECT_EQ((*first)->version, 1u);
+  EXPECT_EQ(engine_->Get("app/db")->data.at("k"), "v1");
+  EXPECT_THAT(seen, ElementsAre(true));
+  EXPECT_FALSE(second.has_value());
+  EXPECT_EQ(backend_.pending(), 1u);
+
+  backend_.Release();
+  backend_.Release();
+  ASSERT_TRUE(second.has_value() && third.has_value());
+  ASSERT_OK(*second);
+  ASSERT_OK(*third);
+  EXPECT_EQ((*second)->version, 2u);
+  EXPECT_EQ((*third)->version, 3u);  // in arrival order
+  EXPECT_EQ(engine_->Get("app/db")->data.at("k"), "v3");
+}
+
+TEST_F(KvEngineAsyncTest, BlockingWriterWaitsForTheInFlightPutOfItsPath) {
+  std::optional<absl::StatusOr<VersionMetadata>> first;
+  Start("p", {{"k", "1"}}, &first);
+  std::atomic<bool> deleted{false};
+  std::thread deleter([&] {
+    EXPECT_OK(engine_->Delete("p", {}));
+    deleted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(deleted.load());  // still waiting for the put's lock
+  backend_.Release();
+  deleter.join();
+  EXPECT_TRUE(deleted.load());
+  EXPECT_TRUE(absl::IsNotFound(engine_->Get("p").status()));
+}
+
+TEST_F(KvEngineAsyncTest, AuthorizeLearnsExistenceAndItsRefusalWritesNothing) {
+  std::vector<bool> seen;
+  auto record = [&](bool exists) {
+    seen.push_back(exists);
+    return absl::OkStatus();
+  };
+  std::optional<absl::StatusOr<VersionMetadata>> a, b, refused, after;
+  Start("p", {{"k", "1"}}, &a, record);
+  backend_.Release();
+  Start("p", {{"k", "2"}}, &b, record);
+  backend_.Release();
+  EXPECT_THAT(seen, ElementsAre(false, true));
+
+  Start("p", {{"k", "3"}}, &refused, [](bool) {
+    return absl::PermissionDeniedError("permission denied: update on p");
+  });
+  ASSERT_TRUE(refused.has_value());  // answered at once, nothing submitted
+  EXPECT_TRUE(absl::IsPermissionDenied(refused->status()));
+  EXPECT_EQ(backend_.pending(), 0u);
+  EXPECT_EQ(engine_->GetMetadata("p")->current_version, 2u);
+  // The refusal released the path.
+  Start("p", {{"k", "4"}}, &after);
+  backend_.Release();
+  ASSERT_OK(*after);
+  EXPECT_EQ((*after)->version, 3u);
+}
+
+TEST_F(KvEngineAsyncTest, FailedWriteReportsTheErrorKeepsTheOldVersionAndUnlocks) {
+  std::optional<absl::StatusOr<VersionMetadata>> a, failed, cas_bad, retry;
+  Start("p", {{"k", "1"}}, &a);
+  backend_.Release();
+  Start("p", {{"k", "2"}}, &failed);
+  backend_.Release(/*fail=*/true);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(failed->status()));
+  EXPECT_EQ(engine_->Get("p")->data.at("k"), "1");
+  EXPECT_EQ(engine_->GetMetadata("p")->current_version, 1u);
+  // Check-and-set still sees version 1, and a bad path is refused at once.
+  Start("p", {{"k", "x"}}, &cas_bad, nullptr, 2);
+  ASSERT_TRUE(cas_bad.has_value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(cas_bad->status()));
+  std::optional<absl::StatusOr<VersionMetadata>> bad_path;
+  Start("a/../b", {{"k", "x"}}, &bad_path);
+  ASSERT_TRUE(bad_path.has_value());
+  EXPECT_TRUE(absl::IsInvalidArgument(bad_path->status()));
+  Start("p", {{"k", "2"}}, &retry, nullptr, 1);
+  backend_.Release();
+  ASSERT_OK(*retry);
+  EXPECT_EQ((*retry)->version, 2u);
+}
+
+TEST_F(KvEngineAsyncTest, SealedBarrierAnswersAtOnceWithUnavailable) {
+  barrier_.Seal();
+  std::optional<absl::StatusOr<VersionMetadata>> r;
+  Start("p", {{"k", "1"}}, &r);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(r->status())) << r->status();
+  EXPECT_EQ(backend_.pending(), 0u);
 }
 
 }  // namespace
