@@ -1,6 +1,7 @@
 #include "server/api/handle.h"
 
 #include <atomic>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -156,10 +157,6 @@ grpc::ServerUnaryReactor* HandleBlocking(
     std::string_view operation, std::string resource_path,
     core::Capability capability, const Message& request, Message* response,
     std::function<absl::Status(core::Caller&)> fn) {
-  // Blocking calls in progress. The first runs inline: a lone writer gains
-  // nothing from a hand-off to another thread and would pay a wake-up. Only
-  // concurrent ones go to the pool, where they can share a group commit.
-  static std::atomic<int> in_progress{0};
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // Everything taken from `ctx` and `request` is copied now.
   core::Request r = MakeRequest(ctx, operation, std::move(resource_path),
@@ -171,13 +168,49 @@ grpc::ServerUnaryReactor* HandleBlocking(
         [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
     if (!status.ok()) response->Clear();
     reactor->Finish(ToGrpcStatus(status));
-    in_progress.fetch_sub(1, std::memory_order_relaxed);
   };
-  if (in_progress.fetch_add(1, std::memory_order_relaxed) == 0) {
-    serve();
-  } else {
-    BlockingPool::Default().Run(std::move(serve));
+  // Always handed off, even when alone: a handler that waits on another
+  // server (PostgreSQL's connect timeout) must never hold one of gRPC's
+  // few callback threads.
+  BlockingPool::Default().Run(std::move(serve));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HandleAsync(
+    core::Core* core, grpc::CallbackServerContext* ctx, core::Request request,
+    Message* response, absl::FunctionRef<void(core::Caller&, Finish)> fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::unique_ptr<core::Caller>> begun =
+      core->BeginRequest(std::move(request));
+  if (!begun.ok()) {
+    response->Clear();
+    reactor->Finish(ToGrpcStatus(begun.status()));
+    return reactor;
   }
+  std::shared_ptr<core::Caller> caller = *std::move(begun);
+  core::Caller& ref = *caller;
+  auto complete = [core, reactor, response,
+                   caller](absl::Status status) mutable {
+    status = core->FinishRequestWith(
+        *caller, std::move(status),
+        [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
+    caller.reset();
+    if (!status.ok()) response->Clear();
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  fn(ref, [core, caller = std::move(caller),
+           complete = std::move(complete)](absl::Status status) mutable {
+    if (core->FinishMayBlock(*caller)) {
+      caller.reset();
+      BlockingPool::Default().Run(
+          [complete = std::move(complete), status = std::move(status)]() mutable {
+            complete(std::move(status));
+          });
+    } else {
+      caller.reset();
+      complete(std::move(status));
+    }
+  });
   return reactor;
 }
 

@@ -58,6 +58,20 @@ grpc::ServerUnaryReactor* HandleBlocking(
     google::protobuf::Message* response,
     std::function<absl::Status(core::Caller&)> fn);
 
+// Like Handle, for a handler that finishes later without holding a thread:
+// `fn` gets the Caller and `finish`, which it must call exactly once, from
+// any thread (also before `fn` returns), with its status once `*response`
+// is filled. The Caller stays valid until then. The rest of the pipeline
+// (lease, audit of the response) runs in `finish`, or on
+// BlockingPool::Default() if it may wait on a disk, so `finish` never
+// blocks its thread (typically the storage committer's).
+using Finish = std::function<void(absl::Status)>;
+// `request` comes from MakeRequest.
+grpc::ServerUnaryReactor* HandleAsync(
+    core::Core* core, grpc::CallbackServerContext* ctx, core::Request request,
+    google::protobuf::Message* response,
+    absl::FunctionRef<void(core::Caller&, Finish)> fn);
+
 // Serves a login RPC (part B: AppRole, Kubernetes): like Handle, audited and
 // failing closed, but no token is resolved and no ACL checked; `fn`
 // verifies the credentials itself and may issue a token with

@@ -57,25 +57,38 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
                                          const v1::KvPutRequest* req,
                                          v1::KvPutResponse* resp) {
-  // Create for a new secret, update for an existing one (as in Vault); a
-  // sealed server or a bad path is reported by the pipeline or the engine.
-  Capability cap = Capability::kCreate;
-  if (auto engine = core_->KvEngine(MountOf(req->mount())); engine.ok()) {
-    if ((*engine)->GetMetadata(req->path()).ok()) cap = Capability::kUpdate;
-  }
-  // A synced write: off the callback threads, so concurrent puts share
-  // RocksDB's group commit. The lambda runs after Put returns.
-  return HandleBlocking(
-      core_, ctx, "kv.put", Resource(req->mount(), "data", req->path()), cap,
-      *req, resp, [this, req, resp](core::Caller&) -> absl::Status {
-        ASSIGN_OR_RETURN(auto engine, core_->KvEngine(MountOf(req->mount())));
+  std::string resource = Resource(req->mount(), "data", req->path());
+  // Create for a new secret, update for an existing one (as in Vault). The
+  // pipeline lets through a caller with either; the engine asks for the
+  // right one under the path's lock, where existence is certain, so the
+  // metadata is read once per put.
+  core::Request request =
+      MakeRequest(ctx, "kv.put", resource, Capability::kUpdate, *req);
+  request.or_capability = Capability::kCreate;
+  // A synced write that holds no thread through its sync: it is committed
+  // with the others in flight, and the reply sent from the commit.
+  return HandleAsync(
+      core_, ctx, std::move(request), resp,
+      [&](core::Caller& caller, Finish finish) {
+        absl::StatusOr<std::shared_ptr<Engine>> engine =
+            core_->KvEngine(MountOf(req->mount()));
+        if (!engine.ok()) return finish(engine.status());
         engines::kv::Data data(req->data().begin(), req->data().end());
         std::optional<uint64_t> cas;
         if (req->has_cas()) cas = req->cas();
-        ASSIGN_OR_RETURN(engines::kv::VersionMetadata v,
-                         engine->Put(req->path(), data, cas));
-        ToProto(v, resp->mutable_metadata());
-        return absl::OkStatus();
+        Engine::Authorize authorize = [&caller, resource](bool exists) {
+          return caller.Require(resource, exists ? Capability::kUpdate
+                                                 : Capability::kCreate);
+        };
+        // The engine (and with it the path's lock) lives until `done`.
+        Engine::PutDone done =
+            [resp, finish, keep = *engine](
+                absl::StatusOr<engines::kv::VersionMetadata> v) {
+              if (v.ok()) ToProto(*v, resp->mutable_metadata());
+              finish(v.status());
+            };
+        (*engine)->PutAsync(req->path(), data, cas, std::move(authorize),
+                            std::move(done));
       });
 }
 

@@ -134,6 +134,15 @@ class Core {
   // response must then be discarded).
   absl::Status FinishRequest(Caller& caller, absl::Status status,
                              const AuditPayload& response);
+  // FinishRequest with the response's fields built only if a device will
+  // write them.
+  absl::Status FinishRequestWith(
+      Caller& caller, absl::Status status,
+      absl::FunctionRef<void(AuditPayload*)> describe_response);
+  // True if FinishRequest may wait on a disk for `caller`: an audit device
+  // is enabled (synced lines), a lease is attached, or the token's last use
+  // revokes it.
+  bool FinishMayBlock(const Caller& caller) const;
   // BeginRequest, `handler`, `describe_response` (only on success), then
   // FinishRequest.
   absl::Status Handle(Request request,
@@ -217,9 +226,6 @@ class Core {
                             const std::function<void(AuditPayload*)>& describe,
                             const auth::Decision& decision,
                             const absl::Status* status);
-  absl::Status FinishRequestWith(
-      Caller& caller, absl::Status status,
-      absl::FunctionRef<void(AuditPayload*)> describe_response);
   void ExpiryLoop();
   void PreSeal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts / stops the maintenance thread (under mu_).

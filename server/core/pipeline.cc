@@ -149,11 +149,25 @@ absl::StatusOr<std::unique_ptr<Caller>> Core::BeginRequest(Request request) {
                    policies_.AclFor({caller->token_.policies().begin(),
                                      caller->token_.policies().end()}));
   caller->decision_ = caller->acl_->Check(req.path, req.capability);
+  if (!caller->decision_.allowed && req.or_capability.has_value()) {
+    auth::Decision alternative =
+        caller->acl_->Check(req.path, *req.or_capability);
+    if (alternative.allowed) caller->decision_ = std::move(alternative);
+  }
   const auth::Decision& decision = caller->decision_;
 
   // 3. Audit the request; no audit, no answer.
-  const absl::Status denied =
-      decision.allowed ? absl::OkStatus() : Denied(req.path, req.capability);
+  absl::Status denied;
+  if (!decision.allowed) {
+    denied = req.or_capability.has_value()
+                 ? absl::PermissionDeniedError(absl::StrCat(
+                       "permission denied: ",
+                       std::string(auth::CapabilityName(req.capability)),
+                       " or ",
+                       std::string(auth::CapabilityName(*req.or_capability)),
+                       " on ", req.path))
+                 : Denied(req.path, req.capability);
+  }
   RETURN_IF_ERROR(
       AuditRequest(*caller, describe, decision,
                    decision.allowed ? nullptr : &denied));
@@ -168,6 +182,10 @@ absl::Status Core::FinishRequest(Caller& caller, absl::Status status,
                                  const AuditPayload& response) {
   return FinishRequestWith(caller, std::move(status),
                            [&](AuditPayload* out) { *out = response; });
+}
+
+bool Core::FinishMayBlock(const Caller& caller) const {
+  return !audit_.empty() || caller.lease_.has_value() || caller.last_use_;
 }
 
 absl::Status Core::FinishRequestWith(

@@ -26,6 +26,9 @@ struct Request {
   std::string operation;  // e.g. "kv.get"
   std::string path;       // resource path checked against the ACL
   Capability capability = Capability::kRead;
+  // If set, also enough for the pipeline's check (create-or-update of a KV
+  // put); the handler then requires the exact one with Caller::Require.
+  std::optional<Capability> or_capability;
   std::string token;      // from the authorization metadata; never logged
   std::string remote_address;
   AuditPayload payload;   // request fields for the audit log

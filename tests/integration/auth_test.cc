@@ -187,6 +187,25 @@ TEST_F(AuthTest, CreateCapabilityWritesNewSecretsButDoesNotOverwrite) {
   EXPECT_THAT(overwrite.err, HasSubstr("update on kv/data/inbox/old"));
 }
 
+TEST_F(AuthTest, UpdateCapabilityOverwritesButDoesNotCreateAndNeitherIsDenied) {
+  ASSERT_EQ(Cli({"policy", "write", "editor", "-"},
+                R"({"path": {"kv/data/shared/*": {"capabilities": ["update"]}}})")
+                .exit_code,
+            0);
+  ASSERT_EQ(Cli({"kv", "put", "shared/old", "k=v"}).exit_code, 0);
+  Token t = CreateToken({"--policy", "editor"});
+  EXPECT_EQ(Cli({"kv", "put", "shared/old", "k=x"}, "", t.token).exit_code, 0);
+  CliResult create = Cli({"kv", "put", "shared/new", "k=v"}, "", t.token);
+  EXPECT_EQ(create.exit_code, 1);
+  EXPECT_THAT(create.err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(create.err, HasSubstr("create on kv/data/shared/new"));
+  EXPECT_THAT(Cli({"kv", "get", "shared/new"}).err, HasSubstr("NOT_FOUND"));
+  // Neither create nor update: refused before the engine is reached.
+  CliResult outside = Cli({"kv", "put", "other/x", "k=v"}, "", t.token);
+  EXPECT_EQ(outside.exit_code, 1);
+  EXPECT_THAT(outside.err, HasSubstr("update or create on kv/data/other/x"));
+}
+
 TEST_F(AuthTest, OversizedOrTooDeepPolicyIsInvalidArgument) {
   std::string big = R"({"path": {"kv/data/x": {"capabilities": ["read"]}}, )";
   big.resize(big.size() - 2);
