@@ -1,7 +1,9 @@
 #include "kms/random.h"
 
+#include <openssl/rand.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -22,8 +24,18 @@ void InitCrypto() {
 
 void RandomBytes(uint8_t* out, size_t size) {
   if (size == 0) return;
-  InitCrypto();
-  randombytes_buf(out, size);
+  // OpenSSL's per-thread CTR_DRBG, seeded and reseeded from the kernel: no
+  // system call per nonce (libsodium's randombytes_buf makes one per call,
+  // two per KV put). It reseeds after fork.
+  while (size > 0) {
+    const int chunk = static_cast<int>(std::min<size_t>(size, 1 << 20));
+    if (RAND_bytes(out, chunk) != 1) {
+      std::fputs("arca::kms: RAND_bytes failed\n", stderr);
+      std::abort();
+    }
+    out += chunk;
+    size -= static_cast<size_t>(chunk);
+  }
 }
 
 std::string RandomString(size_t size) {

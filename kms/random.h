@@ -9,8 +9,8 @@
 
 namespace arca::kms {
 
-// The CSPRNG (libsodium randombytes_buf, which reads the kernel's getrandom).
-// Thread-safe; never fails once libsodium is initialized.
+// The CSPRNG (OpenSSL's per-thread CTR_DRBG, seeded from the kernel).
+// Thread-safe; aborts if the generator cannot be seeded.
 void RandomBytes(uint8_t* out, size_t size);
 // `size` random bytes for non-secret uses (nonces, ids).
 std::string RandomString(size_t size);
