@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "google/protobuf/arena.h"
+
 namespace arca::bench {
 
 void FillEchoResponse(const v1::EchoMessage& request,
@@ -25,6 +27,47 @@ void FillEchoResponse(const v1::EchoMessage& request,
       response->add_items(item);
     }
   }
+}
+
+namespace {
+
+class ArenaEchoMessages final
+    : public grpc::MessageHolder<v1::EchoMessage, v1::EchoMessage> {
+ public:
+  ArenaEchoMessages() : arena_(Options()) {
+    set_request(
+        google::protobuf::Arena::CreateMessage<v1::EchoMessage>(&arena_));
+    set_response(
+        google::protobuf::Arena::CreateMessage<v1::EchoMessage>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  // The block sizes arcad's batch arena uses.
+  static google::protobuf::ArenaOptions Options() {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 16 << 10;
+    o.max_block_size = 64 << 10;
+    return o;
+  }
+  google::protobuf::Arena arena_;
+};
+
+}  // namespace
+
+grpc::MessageHolder<v1::EchoMessage, v1::EchoMessage>*
+ArenaEchoAllocator::AllocateMessages() {
+  return new ArenaEchoMessages();
+}
+
+EchoService::EchoService() {
+  SetMessageAllocatorFor_EchoBatch(&batch_allocator_);
+}
+
+grpc::ServerUnaryReactor* EchoService::EchoBatch(
+    grpc::CallbackServerContext* context, const v1::EchoMessage* request,
+    v1::EchoMessage* response) {
+  return Echo(context, request, response);
 }
 
 grpc::ServerUnaryReactor* EchoService::Echo(

@@ -14,11 +14,28 @@ namespace arca::bench {
 void FillEchoResponse(const v1::EchoMessage& request,
                       v1::EchoMessage* response);
 
-// Answers every call with FillEchoResponse. Stateless, so thread-safe.
+// Request and response of one EchoBatch call on an arena, as arcad
+// allocates its batch RPCs' messages. Stateless and thread-safe.
+class ArenaEchoAllocator final
+    : public grpc::MessageAllocator<v1::EchoMessage, v1::EchoMessage> {
+ public:
+  grpc::MessageHolder<v1::EchoMessage, v1::EchoMessage>* AllocateMessages()
+      override;
+};
+
+// Answers every call with FillEchoResponse. Thread-safe.
 class EchoService final : public v1::EchoService::CallbackService {
+ public:
+  EchoService();
+
+ private:
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const v1::EchoMessage* request,
                                  v1::EchoMessage* response) override;
+  grpc::ServerUnaryReactor* EchoBatch(grpc::CallbackServerContext* context,
+                                      const v1::EchoMessage* request,
+                                      v1::EchoMessage* response) override;
+  ArenaEchoAllocator batch_allocator_;
 };
 
 }  // namespace arca::bench

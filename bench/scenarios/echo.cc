@@ -54,9 +54,13 @@ class EchoScenario : public Scenario {
                                 : context_.payload_bytes;
     const int items = context_.items > 1 ? context_.items : 0;
     auto op = std::make_unique<EchoOp>(
-        [stub](grpc::ClientContext* c, const v1::EchoMessage* req,
-               v1::EchoMessage* resp, DoneCallback done) {
-          stub->async()->Echo(c, req, resp, std::move(done));
+        [stub, items](grpc::ClientContext* c, const v1::EchoMessage* req,
+                      v1::EchoMessage* resp, DoneCallback done) {
+          if (items > 0) {
+            stub->async()->EchoBatch(c, req, resp, std::move(done));
+          } else {
+            stub->async()->Echo(c, req, resp, std::move(done));
+          }
         },
         nullptr,
         std::vector<std::pair<std::string, std::string>>{
