@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "arca/v1/kv.grpc.pb.h"
 #include "bench/arca_bench/load_driver.h"
+#include "bench/arca_bench/plan.h"
 #include "bench/arca_bench/postgres_server.h"
 #include "bench/arca_bench/proc_stats.h"
 #include "bench/arca_bench/report.h"
@@ -129,35 +129,6 @@ nlohmann::json MachineInfo(const Flags& flags, const std::vector<int>& levels,
       "load generator and servers share this machine; absolute figures vary "
       "with other load, ratios from the same run are what counts";
   return m;
-}
-
-// The shapes each baseline runs at: those the selected scenarios that compare
-// with it ask for; with none, the single-item sizes of every selected
-// scenario; else 1 KiB.
-std::vector<Variant> PlanVariants(const std::vector<ScenarioSpec>& selected) {
-  std::vector<Variant> variants;
-  std::set<Shape> all_shapes;
-  for (const auto& s : selected) {
-    for (size_t size : s.payload_sizes) all_shapes.insert({size, 1, 0});
-  }
-  if (all_shapes.empty()) all_shapes.insert({1024, 1, 0});
-  for (const auto& s : selected) {
-    if (!s.is_baseline()) {
-      for (size_t size : s.payload_sizes)
-        variants.push_back({s, s.ShapeAt(size), nullptr});
-      continue;
-    }
-    std::set<Shape> shapes;
-    for (const auto& dependent : selected) {
-      if (dependent.baseline == s.name) {
-        for (size_t size : dependent.payload_sizes)
-          shapes.insert(dependent.BaselineShapeAt(size));
-      }
-    }
-    if (shapes.empty()) shapes = all_shapes;
-    for (const Shape& shape : shapes) variants.push_back({s, shape, nullptr});
-  }
-  return variants;
 }
 
 // arcad's RSS idle and with `secrets` KV secrets stored, on a fresh arcad
@@ -332,7 +303,10 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   }
 
   Servers servers(server_options);
-  std::vector<Variant> variants = PlanVariants(selected);
+  std::vector<Variant> variants;
+  for (auto& planned : PlanVariants(selected, registered)) {
+    variants.push_back({std::move(planned.spec), planned.shape, nullptr});
+  }
   // arcad first, so its token exists before the echo scenario copies it.
   std::stable_sort(variants.begin(), variants.end(),
                    [](const Variant& a, const Variant& b) {
@@ -433,6 +407,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
         entry.shape = v.shape;
         if (!v.spec.is_baseline()) {
           entry.baseline_shape = v.spec.BaselineShapeAt(v.shape.payload_bytes);
+          entry.rpc_floor = v.spec.rpc_floor;
+          entry.rpc_floor_shape = v.spec.RpcFloorShapeAt(v.shape.payload_bytes);
         }
         entry.reports_bytes = v.spec.reports_bytes;
         entry.concurrency = level;

@@ -171,6 +171,21 @@ void ComputeRatios(std::vector<ResultEntry>& results) {
       if (base > 0) r.ratio = mine / base;
     }
   }
+  for (auto& r : results) {
+    if (r.rpc_floor.empty()) continue;
+    for (const auto& f : results) {
+      if (f.scenario != r.rpc_floor || f.shape != r.rpc_floor_shape ||
+          f.concurrency != r.concurrency) {
+        continue;
+      }
+      r.rpc_floor_ops_per_s = f.ops_per_s();
+      r.rpc_floor_bytes_per_s = f.bytes_per_s();
+      if (f.ops_per_s() > 0) r.rpc_floor_ratio = r.ops_per_s() / f.ops_per_s();
+      if (r.baseline_bytes_per_s.has_value() && *r.baseline_bytes_per_s > 0) {
+        r.rpc_floor_vs_baseline = f.bytes_per_s() / *r.baseline_bytes_per_s;
+      }
+    }
+  }
 }
 
 json ToJson(const Report& report) {
@@ -216,6 +231,19 @@ json ToJson(const Report& report) {
                         ? json(nullptr)
                         : json(r.ratio_of_bytes ? "bytes_per_s" : "ops_per_s");
     j["ratio"] = r.ratio.has_value() ? json(Round(*r.ratio, 3)) : json(nullptr);
+    if (!r.rpc_floor.empty()) {
+      auto rounded = [](const std::optional<double>& v, int digits) {
+        return v.has_value() ? json(Round(*v, digits)) : json(nullptr);
+      };
+      j["rpc_floor"] = r.rpc_floor;
+      j["rpc_floor_payload_bytes"] = r.rpc_floor_shape.payload_bytes;
+      j["rpc_floor_items_per_op"] = r.rpc_floor_shape.items;
+      j["rpc_floor_response_bytes"] = r.rpc_floor_shape.response_bytes;
+      j["rpc_floor_ops_per_s"] = rounded(r.rpc_floor_ops_per_s, 1);
+      j["rpc_floor_bytes_per_s"] = rounded(r.rpc_floor_bytes_per_s, 0);
+      j["rpc_floor_ratio"] = rounded(r.rpc_floor_ratio, 3);
+      j["rpc_floor_vs_baseline"] = rounded(r.rpc_floor_vs_baseline, 3);
+    }
     results.push_back(j);
   }
   json memory;
@@ -266,6 +294,33 @@ std::string ToMarkdown(const Report& report) {
         FmtOpt(r.server_peak_rss_mib, 1), " | ",
         r.baseline.empty() ? "–" : r.baseline, " | ", FmtOpt(r.ratio, 2),
         " |\n");
+  }
+  bool floor_header = false;
+  for (const auto& r : report.results) {
+    if (r.rpc_floor.empty()) continue;
+    if (!floor_header) {
+      floor_header = true;
+      absl::StrAppend(
+          &md,
+          "\nRPC floor at the exact shape (informational; the ratios above "
+          "are unchanged). \"floor / baseline\" is the floor's bytes/s over "
+          "the baseline's: the most of the ratio the transport alone "
+          "leaves.\n\n",
+          "| scenario | payload | in flight | RPC floor | floor shape | floor "
+          "calls/s | floor MiB/s | ratio to floor | baseline | floor / "
+          "baseline |\n",
+          "|---|---:|---:|---|---:|---:|---:|---:|---|---:|\n");
+    }
+    absl::StrAppend(
+        &md, "| ", r.scenario, " | ", r.shape.Label(), " | ", r.concurrency,
+        " | ", r.rpc_floor, " | ", r.rpc_floor_shape.Label(), " | ",
+        FmtOpt(r.rpc_floor_ops_per_s, 0), " | ",
+        r.rpc_floor_bytes_per_s.has_value()
+            ? Fmt(*r.rpc_floor_bytes_per_s / (1024.0 * 1024.0), 1)
+            : "–",
+        " | ", FmtOpt(r.rpc_floor_ratio, 2), " | ",
+        r.baseline.empty() ? "–" : r.baseline, " | ",
+        FmtOpt(r.rpc_floor_vs_baseline, 2), " |\n");
   }
   for (const auto& [name, why] : report.not_run) {
     absl::StrAppend(&md, "\n", name, " not run: ", why, ".\n");

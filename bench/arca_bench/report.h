@@ -37,6 +37,17 @@ struct ResultEntry {
   std::optional<double> baseline_bytes_per_s;
   std::optional<double> baseline_p99_ms;
   std::optional<double> ratio;
+  // The informational RPC floor at this entry's exact shape (ScenarioSpec::
+  // rpc_floor), which never changes `ratio`. Filled by ComputeRatios:
+  // rpc_floor_ratio is this entry's ops/s over the floor's, and
+  // rpc_floor_vs_baseline the floor's bytes/s over the baseline's, the most
+  // of `ratio` the transport alone leaves.
+  std::string rpc_floor;  // "" for none
+  Shape rpc_floor_shape;
+  std::optional<double> rpc_floor_ops_per_s;
+  std::optional<double> rpc_floor_bytes_per_s;
+  std::optional<double> rpc_floor_ratio;
+  std::optional<double> rpc_floor_vs_baseline;
 
   // Requests completed while the CPU figures were being taken.
   double cpu_window_ops = 0;
@@ -77,7 +88,8 @@ struct Report {
 };
 
 // Fills each entry's baseline fields from the entry of its baseline at the
-// entry's baseline_shape and the same concurrency.
+// entry's baseline_shape and the same concurrency, and its rpc_floor fields
+// likewise.
 void ComputeRatios(std::vector<ResultEntry>& results);
 
 nlohmann::json ToJson(const Report& report);

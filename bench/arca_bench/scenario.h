@@ -44,15 +44,16 @@ class AsyncOp {
 
 // The size of the work one operation carries: `items` messages of
 // `payload_bytes` each (a batch call when items > 1), and for the echo floor
-// a response of `response_bytes` (0: the request's size), so the floor can
-// match a scenario whose answer is larger or smaller than its request.
+// a response of `response_bytes` (0: the request's size; per item for a
+// batch), so the floor can match a scenario whose answer is larger or smaller
+// than its request.
 struct Shape {
   size_t payload_bytes = 1024;
   int items = 1;
   size_t response_bytes = 0;
 
   auto operator<=>(const Shape&) const = default;
-  // "1 KiB", "1000 x 1 KiB", "1 KiB -> 1.4 KiB".
+  // "1 KiB", "1000 x 1 KiB", "1 KiB -> 1412 B", "1000 x 1 KiB -> 1412 B".
   std::string Label() const;
 };
 
@@ -82,7 +83,8 @@ struct ScenarioContext {
   size_t payload_bytes = 1024;
   // Messages per operation (batch scenarios, and aead-floor matching one).
   int items = 1;
-  // Echo floor only: bytes to answer with (0: echo the request).
+  // Echo floor only: bytes to answer with, per item for a batch (0: echo
+  // the request).
   size_t response_bytes = 0;
   // How many distinct keys reads and writes spread over.
   int keyspace = 1000;
@@ -136,6 +138,12 @@ struct ScenarioSpec {
   // How the baseline must run to match this scenario at a payload size
   // (request and response sizes, items); unset: {payload, items_per_op, 0}.
   std::function<Shape(size_t payload_bytes)> baseline_shape = {};
+  // A second, informational baseline: the RPC floor at this scenario's exact
+  // shape (e.g. the echo of a whole batch), run whenever this scenario runs,
+  // so the report shows what the transport alone leaves of `baseline`. It
+  // never changes `ratio`. Empty: none.
+  std::string rpc_floor = {};
+  std::function<Shape(size_t payload_bytes)> rpc_floor_shape = {};
   // Whether the ratio compares ops/s (requests) or bytes/s (bulk work).
   bool ratio_of_bytes = false;
   // Whether `bytes_per_s` is meaningful (payload moved per operation).
@@ -152,6 +160,10 @@ struct ScenarioSpec {
   Shape BaselineShapeAt(size_t payload_bytes) const {
     return baseline_shape ? baseline_shape(payload_bytes)
                           : ShapeAt(payload_bytes);
+  }
+  Shape RpcFloorShapeAt(size_t payload_bytes) const {
+    return rpc_floor_shape ? rpc_floor_shape(payload_bytes)
+                           : ShapeAt(payload_bytes);
   }
 };
 

@@ -1,8 +1,8 @@
 // echo_server: the RPC floor for arca-bench. A gRPC server built with the same
 // gRPC library and the same server settings as arcad (callback API, health
 // checking and reflection on, 4 MiB message limit, no SO_REUSEPORT), whose one
-// handler copies the request into the response. Whatever arcad spends above
-// this server's cost per request is Arca's own work.
+// handler copies the request into the response (echo_service.cc). Whatever
+// arcad spends above this server's cost per request is Arca's own work.
 
 #include <signal.h>
 
@@ -12,33 +12,10 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "bench/echo_server/echo.grpc.pb.h"
+#include "bench/echo_server/echo_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-
-namespace arca::bench {
-namespace {
-
-// Copies each request's payload into its response (or answers with
-// response_bytes bytes). Stateless, so thread-safe.
-class EchoService final : public v1::EchoService::CallbackService {
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
-                                 const v1::EchoMessage* request,
-                                 v1::EchoMessage* response) override {
-    if (request->response_bytes() > 0) {
-      response->set_payload(std::string(request->response_bytes(), 'e'));
-    } else {
-      response->set_payload(request->payload());
-    }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-};
-
-}  // namespace
-}  // namespace arca::bench
 
 int main(int argc, char** argv) {
   CLI::App app{"echo_server: the gRPC floor arca-bench measures arcad against"};

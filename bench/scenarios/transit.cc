@@ -1,7 +1,8 @@
 // Transit scenarios: encrypt and decrypt at 64 B, 1 KiB and 16 KiB against
 // the echo floor with the same request and response sizes, a batch of
-// 1,000 x 1 KiB against in-process AES-256-GCM of 1,000 messages, and data
-// key generation.
+// 1,000 x 1 KiB against in-process AES-256-GCM of 1,000 messages (and, for
+// information, against the echo floor of the same batch), and data key
+// generation.
 
 #include <memory>
 #include <string>
@@ -256,6 +257,12 @@ const ScenarioRegistrar kRegistrar({
      .payload_sizes = {1024},
      .baseline = "aead-floor",
      .items_per_op = kBatchItems,
+     // The same batch through gRPC alone: 1,000 ciphertext strings back.
+     .rpc_floor = "echo-floor",
+     .rpc_floor_shape =
+         [](size_t payload) {
+           return Shape{payload, kBatchItems, CiphertextSize(payload)};
+         },
      .ratio_of_bytes = true,
      .factory = [] { return std::make_unique<TransitBatch>(); }},
     {.name = "datakey",
