@@ -183,6 +183,9 @@ const std::vector<std::string>& DefaultRevocationStatements() {
       "REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM {{name}}",
       "REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA public FROM {{name}}",
       "REVOKE ALL PRIVILEGES ON SCHEMA public FROM {{name}}",
+      // REASSIGN/DROP OWNED need membership in the login; an admin with
+      // CREATEROLE but not SUPERUSER lacks it (42501 on PostgreSQL 15).
+      "GRANT {{name}} TO CURRENT_USER",
       "REASSIGN OWNED BY {{name}} TO CURRENT_USER",
       "DROP OWNED BY {{name}}",
       "DROP ROLE IF EXISTS {{name}}",
