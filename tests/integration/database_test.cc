@@ -193,7 +193,8 @@ class DatabaseTest : public ::testing::Test {
   }
 
   // A second connection "pgcr" whose admin has CREATEROLE but is not a
-  // superuser (it may hand on SELECT on items), and role `role` on it.
+  // superuser (it may hand on SELECT on items, and has no privilege on
+  // not_granted), and role `role` on it.
   void AddCreateRoleOnlyConnection(const std::string& role,
                                    std::vector<std::string> revocation = {}) {
     const std::string password = "cr-" + RandomHex(12);
@@ -201,6 +202,9 @@ class DatabaseTest : public ::testing::Test {
                             password + "'");
     ASSERT_TRUE(r.ok) << r.error;
     r = pg_.Query("GRANT SELECT ON items TO arca_cr WITH GRANT OPTION");
+    ASSERT_TRUE(r.ok) << r.error;
+    // A table the admin holds no privilege on, as in most real databases.
+    r = pg_.Query("CREATE TABLE not_granted (id int)");
     ASSERT_TRUE(r.ok) << r.error;
     v1::DatabaseWriteConnectionRequest conn;
     conn.set_name("pgcr");
