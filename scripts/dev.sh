@@ -13,7 +13,14 @@ scripts/build.sh -DARCA_WERROR=ON -- arcad arca
 
 export ARCA_ADDR=127.0.0.1:8200
 arca=build/cli/arca
-mkdir -p arca-data
+# Owner only: it holds the dev unseal key and root token (arcad warns on
+# anything wider). An arca-data that earlier runs of this script made with
+# mkdir's default 755 (dev-root-token marks it as ours) is tightened too.
+if [ ! -e arca-data ]; then
+  mkdir -m 700 arca-data
+elif [ -f arca-data/dev-root-token ]; then
+  chmod 700 arca-data
+fi
 # arcad --dev prints the unseal key and root token on stdout once, at first
 # start; keep that out of any file that outlives this script.
 log=$(mktemp)

@@ -50,6 +50,13 @@ absl::Status ReadAt(int fd, off_t offset, size_t len, char* out,
   return absl::OkStatus();
 }
 
+// open(2) failing for one of these means the path itself is wrong (no
+// such directory, not a directory, not allowed, a directory): the caller's
+// input when a device is being enabled.
+bool IsPathError(int err) {
+  return err == ENOENT || err == ENOTDIR || err == EACCES || err == EISDIR;
+}
+
 }  // namespace
 
 struct FileDevice::Waiter {
@@ -68,7 +75,7 @@ absl::StatusOr<std::unique_ptr<FileDevice>> FileDevice::Open(
       new FileDevice(std::move(options), salt.Clone(), std::move(chain_key)));
   {
     absl::MutexLock lock(&device->write_mu_);
-    RETURN_IF_ERROR(device->OpenLocked());
+    RETURN_IF_ERROR(device->OpenLocked(/*new_device=*/true));
   }
   return device;
 }
@@ -84,11 +91,18 @@ FileDevice::~FileDevice() {
   CloseLocked();
 }
 
-absl::Status FileDevice::OpenLocked() {
+absl::Status FileDevice::OpenLocked(bool new_device) {
   const std::string& path = options_.path;
   const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
                         options_.mode);
-  if (fd < 0) return Unavailable(path, "open", errno);
+  if (fd < 0) {
+    const int err = errno;
+    if (new_device && IsPathError(err)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "audit file ", path, ": open failed: ", std::strerror(err)));
+    }
+    return Unavailable(path, "open", err);
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
@@ -285,7 +299,7 @@ absl::Status FileDevice::Log(const Entry& entry) {
 absl::Status FileDevice::Reopen() {
   absl::MutexLock lock(&write_mu_);
   CloseLocked();
-  return OpenLocked();
+  return OpenLocked(/*new_device=*/false);
 }
 
 ChainHead FileDevice::Head() {

@@ -49,8 +49,10 @@ struct FileDeviceOptions {
 // Owns the file descriptor and a copy of the salt. Thread-safe.
 class FileDevice : public Device {
  public:
-  // `salt` must be kSaltSize bytes (INVALID_ARGUMENT). UNAVAILABLE if the
-  // file cannot be opened or locked. Writes nothing until the first Log.
+  // `salt` must be kSaltSize bytes (INVALID_ARGUMENT). INVALID_ARGUMENT if
+  // the path cannot be opened (ENOENT, ENOTDIR, EACCES, EISDIR: the path
+  // given is wrong); UNAVAILABLE for other open failures or if the file
+  // cannot be locked. Writes nothing until the first Log.
   static absl::StatusOr<std::unique_ptr<FileDevice>> Open(
       FileDeviceOptions options, const kms::SecretBytes& salt);
 
@@ -76,7 +78,10 @@ class FileDevice : public Device {
   FileDevice(FileDeviceOptions options, kms::SecretBytes salt,
              kms::SecretBytes chain_key);
 
-  absl::Status OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // `new_device`: path errors are INVALID_ARGUMENT (Open), not
+  // UNAVAILABLE (Reopen of a device already in use).
+  absl::Status OpenLocked(bool new_device)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Reads the tail of the open file and sets head_ / pending_marker_.
   absl::Status ResumeFromTailLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

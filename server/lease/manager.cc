@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -204,8 +205,13 @@ absl::Status Manager::Revoke(std::string_view id) {
                               "no revoker for lease kind \"", e.kind(), "\""));
   if (!st.ok()) {
     NoteFailure(e, st);
-    return absl::UnavailableError(
-        absl::StrCat("lease ", e.id(), " was not revoked: ", st.message()));
+    std::string message =
+        absl::StrCat("lease ", e.id(), " was not revoked: ", st.message());
+    // A refusal (e.g. PostgreSQL denied a statement) needs the operator;
+    // anything else may pass by itself. Both are retried.
+    return absl::IsFailedPrecondition(st)
+               ? absl::FailedPreconditionError(std::move(message))
+               : absl::UnavailableError(std::move(message));
   }
   return Erase(e);
 }

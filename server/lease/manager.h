@@ -72,7 +72,8 @@ class Manager {
                                    absl::Duration increment);
   // Calls the lease's revoker, then deletes its records. On a revoker
   // failure the lease stays, is scheduled for a retry, and the error is
-  // returned.
+  // returned: FAILED_PRECONDITION if the revoker's was (its system refused),
+  // otherwise UNAVAILABLE.
   absl::Status Revoke(std::string_view id);
   // Deletes the lease's records without calling its revoker (the caller
   // has already done what the revoker would do).

@@ -1,8 +1,19 @@
 // database::Engine against a real PostgreSQL, below the gRPC layer: the
 // crash windows of RotateRoot, reproduced by editing the sealed connection
-// record the way an interrupted rotation leaves it.
+// record the way an interrupted rotation leaves it; and where the pool
+// sends PostgreSQL's notices.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
@@ -11,7 +22,10 @@
 #include "server/barrier/barrier.h"
 #include "server/engines/database/database_records.pb.h"
 #include "server/engines/database/engine.h"
+#include "server/engines/database/postgres.h"
 #include "server/storage/in_memory_backend.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/integration/postgres_server.h"
 
 namespace arca::engines::database {
@@ -117,6 +131,49 @@ TEST_F(DatabaseEngineTest, RenewOfADroppedLoginIsFailedPrecondition) {
       engine_.RenewLogin(login->lease_data, absl::Now() + absl::Hours(1));
   EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
   EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("SQLSTATE 42704"));
+}
+
+TEST_F(DatabaseEngineTest, NoticesGoToTheDebugLogNotToStderr) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(log));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+  // fd 2 into a file for the duration: libpq's default prints there.
+  char path[] = "/tmp/arca-notice-stderr-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::fflush(stderr);
+  const int saved = dup(2);
+  ASSERT_EQ(dup2(fd, 2), 2);
+
+  ConnectParams params;
+  params.url = pg_.ConnectionUrl();
+  params.username = "arca_admin";
+  params.password = kms::SecretBytes::CopyFrom(admin_password_);
+  ConnectionPool pool(std::move(params), 1);
+  absl::Status st = pool.Transaction(
+      [](const Quoter&) -> absl::StatusOr<std::vector<std::string>> {
+        return std::vector<std::string>{
+            "DO $$BEGIN RAISE NOTICE 'notice-canary'; "
+            "RAISE WARNING 'warning-canary'; END$$"};
+      });
+
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  close(fd);
+  spdlog::set_default_logger(previous);
+  std::ifstream f(path);
+  std::stringstream err;
+  err << f.rdbuf();
+  std::remove(path);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(err.str(), "");
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("notice-canary"));
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("WARNING"));
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("warning-canary"));
 }
 
 }  // namespace

@@ -192,6 +192,51 @@ class DatabaseTest : public ::testing::Test {
     return tr.token();
   }
 
+  // A second connection "pgcr" whose admin has CREATEROLE but is not a
+  // superuser (it may hand on SELECT on items, and has no privilege on
+  // not_granted), and role `role` on it.
+  void AddCreateRoleOnlyConnection(const std::string& role,
+                                   std::vector<std::string> revocation = {}) {
+    const std::string password = "cr-" + RandomHex(12);
+    SqlResult r = pg_.Query("CREATE ROLE arca_cr LOGIN CREATEROLE PASSWORD '" +
+                            password + "'");
+    ASSERT_TRUE(r.ok) << r.error;
+    r = pg_.Query("GRANT SELECT ON items TO arca_cr WITH GRANT OPTION");
+    ASSERT_TRUE(r.ok) << r.error;
+    // A table the admin holds no privilege on, as in most real databases.
+    r = pg_.Query("CREATE TABLE not_granted (id int)");
+    ASSERT_TRUE(r.ok) << r.error;
+    v1::DatabaseWriteConnectionRequest conn;
+    conn.set_name("pgcr");
+    conn.set_connection_url(pg_.ConnectionUrl());
+    conn.set_username("arca_cr");
+    conn.set_password(password);
+    conn.add_allowed_roles(role);
+    v1::DatabaseConnection written;
+    grpc::Status st = Call(&v1::DatabaseService::Stub::WriteConnection, conn,
+                           &written);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    v1::DatabaseWriteRoleRequest req;
+    req.set_name(role);
+    req.set_db_name("pgcr");
+    req.add_creation_statements(
+        "CREATE ROLE {{name}} WITH LOGIN PASSWORD {{password}} VALID UNTIL "
+        "{{expiration}}");
+    req.add_creation_statements("GRANT SELECT ON items TO {{name}}");
+    for (const auto& s : revocation) req.add_revocation_statements(s);
+    v1::DatabaseRole out;
+    st = Call(&v1::DatabaseService::Stub::WriteRole, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  grpc::Status RevokeLease(const std::string& id) {
+    v1::RevokeLeaseRequest rv;
+    rv.set_lease_id(id);
+    v1::RevokeLeaseResponse rr;
+    return CallOn(lease_.get(), &v1::LeaseService::Stub::RevokeLease, rv, &rr,
+                  root_);
+  }
+
   TempDir dir_;
   PostgresServer pg_;
   Arcad arcad_;
@@ -242,6 +287,37 @@ TEST_F(DatabaseTest, LeaseRevokeDropsTheLogin) {
   v1::LeaseInfo info;
   EXPECT_EQ(LookupLease(c.lease_id(), &info).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DatabaseTest, DefaultRevocationWorksForACreateRoleOnlyAdmin) {
+  ASSERT_NO_FATAL_FAILURE(AddCreateRoleOnlyConnection("cr"));
+  v1::DatabaseCredsResponse c;
+  grpc::Status st = Creds("cr", &c);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_TRUE(pg_.QueryAs(c.username(), c.password(), "SELECT id FROM items").ok);
+  st = RevokeLease(c.lease_id());
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(RoleExists(c.username()));
+  EXPECT_FALSE(pg_.QueryAs(c.username(), c.password(), "SELECT 1").ok);
+  v1::LeaseInfo info;
+  EXPECT_EQ(LookupLease(c.lease_id(), &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DatabaseTest, RevocationPostgresRefusesIsFailedPreconditionAndKeepsTheLease) {
+  // Without membership in the login, PostgreSQL 15 refuses this (42501).
+  ASSERT_NO_FATAL_FAILURE(AddCreateRoleOnlyConnection(
+      "cr", {"REASSIGN OWNED BY {{name}} TO CURRENT_USER", "DROP ROLE {{name}}"}));
+  v1::DatabaseCredsResponse c;
+  ASSERT_TRUE(Creds("cr", &c).ok());
+  grpc::Status st = RevokeLease(c.lease_id());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << st.error_message();
+  EXPECT_THAT(st.error_message(), HasSubstr("SQLSTATE 42501"));
+  EXPECT_TRUE(RoleExists(c.username()));
+  v1::LeaseInfo info;
+  ASSERT_TRUE(LookupLease(c.lease_id(), &info).ok()) << "the lease was lost";
+  EXPECT_GE(info.failed_revocations(), 1u);
 }
 
 TEST_F(DatabaseTest, LeaseExpiryDropsTheLogin) {

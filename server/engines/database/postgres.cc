@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "kms/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace arca::engines::database {
 namespace {
@@ -81,6 +82,17 @@ absl::Status ResultError(PGconn* conn, const PGresult* res,
       absl::StrCat("postgresql: SQLSTATE ", code, ": ", message));
   st.SetPayload(kSqlStatePayload, absl::Cord(code));
   return st;
+}
+
+// Replaces libpq's default, which prints notices and warnings to stderr.
+// Only severity, SQLSTATE and the primary message are logged: the context
+// and detail fields may quote statement text, which can hold a password.
+void LogNotice(void* /*arg*/, const PGresult* res) {
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY);
+  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  spdlog::debug("postgresql {} {}: {}", severity != nullptr ? severity : "NOTICE",
+                state != nullptr ? state : "", primary != nullptr ? primary : "");
 }
 
 void WipeString(std::string& s) {
@@ -214,6 +226,7 @@ absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
     --open_;
     return st;
   }
+  PQsetNoticeReceiver(conn, LogNotice, nullptr);
   return session;
 }
 

@@ -11,6 +11,9 @@
 //       a password literal)
 // A rejected login also carries the payload kSqlStatePayload = "28P01" so
 // that callers can tell a wrong password (IsAuthenticationFailure).
+// Notices and warnings PostgreSQL sends on a pooled connection go to
+// spdlog at debug level (severity, SQLSTATE, primary message), never to
+// stderr.
 
 #include <memory>
 #include <string>

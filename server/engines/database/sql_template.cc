@@ -176,13 +176,14 @@ kms::SecretBytes NewPassword() {
 }
 
 const std::vector<std::string>& DefaultRevocationStatements() {
-  // Privileges first, then what the login owns goes to the connection's
-  // user (CURRENT_USER: the admin running these), then the login itself.
+  // What the login owns goes to the connection's user (CURRENT_USER: the
+  // admin running these); DROP OWNED also revokes every privilege granted
+  // to it, in any schema. No REVOKE ... ON ALL TABLES: a non-superuser
+  // admin gets 42501 for any table it holds no privilege on.
   static const auto* const kStatements = new std::vector<std::string>{
-      "REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM {{name}}",
-      "REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM {{name}}",
-      "REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA public FROM {{name}}",
-      "REVOKE ALL PRIVILEGES ON SCHEMA public FROM {{name}}",
+      // REASSIGN/DROP OWNED need membership in the login; an admin with
+      // CREATEROLE but not SUPERUSER lacks it (42501 on PostgreSQL 15).
+      "GRANT {{name}} TO CURRENT_USER",
       "REASSIGN OWNED BY {{name}} TO CURRENT_USER",
       "DROP OWNED BY {{name}}",
       "DROP ROLE IF EXISTS {{name}}",

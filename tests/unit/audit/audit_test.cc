@@ -503,6 +503,7 @@ TEST_F(AuditTest, DiskFullIsUnavailable) {
 
 // Opens `path` as an unprivileged user (root ignores file modes) and exits
 // 0 iff Open returned UNAVAILABLE, printing the message for the matcher.
+// Exits 0 if Open fails with INVALID_ARGUMENT (the path cannot be opened).
 [[noreturn]] void OpenAsUnprivilegedAndExit(const std::string& path,
                                             const kms::SecretBytes& salt) {
   if (geteuid() == 0) {
@@ -515,7 +516,7 @@ TEST_F(AuditTest, DiskFullIsUnavailable) {
   if (d.ok()) _exit(11);
   const std::string msg(d.status().message());
   fprintf(stderr, "%s\n", msg.c_str());
-  _exit(d.status().code() == absl::StatusCode::kUnavailable ? 0 : 12);
+  _exit(d.status().code() == absl::StatusCode::kInvalidArgument ? 0 : 12);
 }
 
 // RLIMIT_FSIZE makes write() stop part-way through a line, like a disk
@@ -559,7 +560,7 @@ TEST_F(AuditTest, PartialWriteIsUnavailableAndIsNeverContinued) {
   EXPECT_NE(lines[5].find("req-3"), std::string::npos);
 }
 
-TEST_F(AuditTest, ReadOnlyFileIsUnavailable) {
+TEST_F(AuditTest, ReadOnlyFileIsInvalidArgument) {
   WriteEntries(1);
   ASSERT_EQ(chmod(path_.c_str(), 0444), 0);
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
@@ -567,16 +568,44 @@ TEST_F(AuditTest, ReadOnlyFileIsUnavailable) {
               ::testing::ExitedWithCode(0), "open failed: Permission denied");
 }
 
-TEST_F(AuditTest, FileInReadOnlyDirectoryIsUnavailable) {
+TEST_F(AuditTest, FileInReadOnlyDirectoryIsInvalidArgument) {
   ASSERT_EQ(chmod(dir_.c_str(), 0555), 0);
   EXPECT_EXIT(OpenAsUnprivilegedAndExit(path_, salt_),
               ::testing::ExitedWithCode(0), "open failed: Permission denied");
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
 }
 
-TEST_F(AuditTest, DirectoryPathIsUnavailable) {
+TEST_F(AuditTest, DirectoryPathIsInvalidArgument) {
   auto d = FileDevice::Open(FileDeviceOptions{dir_}, salt_);
-  EXPECT_EQ(d.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("Is a directory"), absl::string_view::npos)
+      << d.status();
+}
+
+TEST_F(AuditTest, MissingDirectoryIsInvalidArgument) {
+  auto d = FileDevice::Open(FileDeviceOptions{dir_ + "/no/such/audit.log"}, salt_);
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("open failed: No such file or directory"),
+            absl::string_view::npos)
+      << d.status();
+}
+
+TEST_F(AuditTest, PathThroughAFileIsInvalidArgument) {
+  WriteEntries(1);
+  auto d = FileDevice::Open(FileDeviceOptions{path_ + "/audit.log"}, salt_);
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("Not a directory"), absl::string_view::npos)
+      << d.status();
+}
+
+TEST_F(AuditTest, ReopenIntoAMissingDirectoryIsUnavailable) {
+  const std::string sub = dir_ + "/sub";
+  ASSERT_EQ(mkdir(sub.c_str(), 0700), 0);
+  auto d = FileDevice::Open(FileDeviceOptions{sub + "/audit.log"}, salt_);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(std::system(("rm -rf '" + sub + "'").c_str()), 0);
+  // An enabled device that can no longer write: fail closed, not bad input.
+  EXPECT_EQ((*d)->Reopen().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(AuditTest, RemovedFileIsUnavailableUntilReopened) {

@@ -194,6 +194,17 @@ TEST_F(PipelineTest, EnablingADeviceThatCannotWriteIsRefused) {
   EXPECT_TRUE(list->empty());
 }
 
+TEST_F(PipelineTest, EnablingADeviceInAMissingDirectoryIsInvalidArgument) {
+  const std::string path = (dir_ / "no-such-dir" / "audit.log").string();
+  absl::Status st = core_->EnableAudit("file", "file", path);
+  EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("open failed: No such file or directory"));
+  auto list = core_->ListAudit();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
 TEST_F(PipelineTest, LoginNeedsNoTokenButIsAuditedAndFailsClosed) {
   const fs::path log = dir_ / "a.log";
   ASSERT_TRUE(core_->EnableAudit("file", "file", log.string()).ok());

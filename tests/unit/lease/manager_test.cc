@@ -30,6 +30,7 @@ class LeaseManagerTest : public ::testing::Test {
   void Wire(Manager& m) {
     m.RegisterRevoker("db", [this](const LeaseEntry& e) -> absl::Status {
       if (fail_) return absl::UnavailableError("database unreachable");
+      if (refuse_) return absl::FailedPreconditionError("permission denied");
       revoked_.push_back(e.data());
       return absl::OkStatus();
     });
@@ -51,6 +52,7 @@ class LeaseManagerTest : public ::testing::Test {
   Manager manager_{view_};
   std::vector<std::string> revoked_;
   bool fail_ = false;
+  bool refuse_ = false;
 };
 
 TEST_F(LeaseManagerTest, RevokeCallsTheKindsRevokerWithItsDataAndForgetsIt) {
@@ -193,6 +195,26 @@ TEST_F(LeaseManagerTest, FailedExplicitRevokeIsRetriedBeforeTheLeaseWouldExpire)
   EXPECT_EQ(manager_.ExpireDue(absl::Now() + absl::Seconds(5)), 1);
   EXPECT_THAT(revoked_, ElementsAre("early"));
   EXPECT_TRUE(absl::IsNotFound(manager_.Lookup(lease->id()).status()));
+}
+
+TEST_F(LeaseManagerTest, RefusedRevokeIsFailedPreconditionAndStillRetried) {
+  auto lease = manager_.Register(Spec("refused", "", absl::Hours(1)));
+  ASSERT_TRUE(lease.ok());
+  refuse_ = true;
+  absl::Status st = manager_.Revoke(lease->id());
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("permission denied"));
+  auto kept = manager_.Lookup(lease->id());
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->failed_revocations(), 1u);
+  // Unreachable stays UNAVAILABLE.
+  refuse_ = false;
+  fail_ = true;
+  EXPECT_TRUE(absl::IsUnavailable(manager_.Revoke(lease->id())));
+  fail_ = false;
+  // The background retry still runs and succeeds once allowed.
+  EXPECT_EQ(manager_.ExpireDue(absl::Now() + absl::Minutes(1)), 1);
+  EXPECT_THAT(revoked_, ElementsAre("refused"));
 }
 
 }  // namespace
