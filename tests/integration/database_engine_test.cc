@@ -119,5 +119,39 @@ TEST_F(DatabaseEngineTest, RenewOfADroppedLoginIsFailedPrecondition) {
   EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("SQLSTATE 42704"));
 }
 
+// The stored admin password is never sent to a target it was not given
+// for: a changed URL or username needs the password again.
+TEST_F(DatabaseEngineTest, NewTargetWithoutAPasswordIsRefusedAndKeepsTheRecord) {
+  const ConnectionRecord before = Record();
+  ConnectionConfig c;
+  c.name = "pg";
+  c.username = "arca_admin";
+  c.allowed_roles = {"*"};
+  c.verify_connection = false;  // would have sent nothing; still refused
+  c.connection_url = "host=127.0.0.1 port=1 dbname=postgres sslmode=disable";
+  auto st = engine_.WriteConnection(c);
+  EXPECT_TRUE(absl::IsInvalidArgument(st.status())) << st.status();
+  EXPECT_THAT(std::string(st.status().message()),
+              ::testing::HasSubstr("give the password again"));
+  // Only the database name differs: still a new target.
+  c.connection_url = pg_.ConnectionUrl() + " dbname=template1";
+  EXPECT_TRUE(absl::IsInvalidArgument(engine_.WriteConnection(c).status()));
+  c.connection_url = pg_.ConnectionUrl();
+  c.username = "someone_else";
+  EXPECT_TRUE(absl::IsInvalidArgument(engine_.WriteConnection(c).status()));
+  EXPECT_EQ(Record().SerializeAsString(), before.SerializeAsString());
+
+  // Same target: the stored password is kept.
+  c.username = "arca_admin";
+  c.verify_connection = true;
+  auto kept = engine_.WriteConnection(c);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(Record().password(), admin_password_);
+  // A new target with its password is fine.
+  c.connection_url = pg_.ConnectionUrl() + " application_name=other";
+  c.password = kms::SecretBytes::CopyFrom(admin_password_);
+  EXPECT_TRUE(engine_.WriteConnection(c).ok());
+}
+
 }  // namespace
 }  // namespace arca::engines::database

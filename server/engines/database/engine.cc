@@ -241,7 +241,15 @@ absl::StatusOr<ConnectionInfo> Engine::WriteConnection(
                                  : config.max_open_connections);
   if (!config.password.empty()) {
     r.set_password(std::string(config.password.Reveal()));
-  } else if (old.has_value() && old->username() == config.username) {
+  } else if (old.has_value() &&
+             (old->username() != config.username ||
+              old->connection_url() != config.connection_url)) {
+    // The stored password is only ever sent where it was configured for:
+    // a new target could be a server that asks for it in cleartext.
+    return absl::InvalidArgumentError(
+        "connection_url or username changed: give the password again (the "
+        "stored one is never sent to a new target)");
+  } else if (old.has_value()) {
     r.set_password(old->password());
     r.set_pending_password(old->pending_password());
     r.set_root_rotated_unix_ms(old->root_rotated_unix_ms());

@@ -41,8 +41,9 @@ struct ConnectionConfig {
   std::string name;
   std::string connection_url;  // libpq URI or key=value, no password
   std::string username;
-  // Empty keeps the stored password when the username is unchanged (after
-  // RotateRoot only Arca knows it).
+  // Empty keeps the stored password (after RotateRoot only Arca knows it)
+  // only if connection_url and username are unchanged; otherwise
+  // WriteConnection is INVALID_ARGUMENT.
   kms::SecretBytes password;
   std::vector<std::string> allowed_roles;  // "*": any
   int max_open_connections = 0;            // 0: default
