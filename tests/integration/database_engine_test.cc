@@ -153,5 +153,50 @@ TEST_F(DatabaseEngineTest, NewTargetWithoutAPasswordIsRefusedAndKeepsTheRecord) 
   EXPECT_TRUE(engine_.WriteConnection(c).ok());
 }
 
+TEST_F(DatabaseEngineTest, ConnectionWithOutstandingLoginsCannotBeDeleted) {
+  auto login = engine_.CreateLogin("app", absl::ZeroDuration());
+  ASSERT_TRUE(login.ok()) << login.status();
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());  // leases outlive their role
+  absl::Status st = engine_.DeleteConnection("pg");
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::HasSubstr("1 leases are still outstanding; revoke "
+                                   "them first"));
+  EXPECT_TRUE(engine_.ReadConnection("pg").ok());
+  ASSERT_TRUE(engine_.RevokeLogin(login->lease_data).ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+TEST_F(DatabaseEngineTest, LoginEntryWhoseRoleIsGoneDoesNotBlockDelete) {
+  auto login = engine_.CreateLogin("app", absl::ZeroDuration());
+  ASSERT_TRUE(login.ok()) << login.status();
+  // Dropped behind Arca's back (or left by a crash): nothing to revoke.
+  ASSERT_TRUE(pg_.Query("DROP ROLE \"" + login->username + "\"").ok);
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+// "COMMIT;" inside a creation statement commits the login before a later
+// statement fails; the failed creation must not leave it behind.
+TEST_F(DatabaseEngineTest, FailedCreationThatCommittedLeavesNoRole) {
+  RoleConfig role;
+  role.name = "committer";
+  role.db_name = "pg";
+  role.creation_statements = {
+      "CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL "
+      "{{expiration}}; COMMIT; SELECT no_such_function()"};
+  ASSERT_TRUE(engine_.WriteRole(role).ok());
+  auto login = engine_.CreateLogin("committer", absl::ZeroDuration());
+  EXPECT_TRUE(absl::IsFailedPrecondition(login.status())) << login.status();
+  SqlResult r = pg_.Query(
+      "SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-committer-%'");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.rows.empty()) << "orphan role " << r.rows[0][0];
+  // Nothing outstanding was recorded either.
+  ASSERT_TRUE(engine_.DeleteRole("committer").ok());
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
 }  // namespace
 }  // namespace arca::engines::database
