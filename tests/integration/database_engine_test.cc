@@ -11,6 +11,7 @@
 #include "server/barrier/barrier.h"
 #include "server/engines/database/database_records.pb.h"
 #include "server/engines/database/engine.h"
+#include "server/engines/database/postgres.h"
 #include "server/storage/in_memory_backend.h"
 #include "tests/integration/postgres_server.h"
 
@@ -196,6 +197,34 @@ TEST_F(DatabaseEngineTest, FailedCreationThatCommittedLeavesNoRole) {
   ASSERT_TRUE(engine_.DeleteRole("committer").ok());
   ASSERT_TRUE(engine_.DeleteRole("app").ok());
   EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+TEST_F(DatabaseEngineTest, VeryShortPasswordsDoNotGarbleErrors) {
+  ConnectParams p;
+  p.url = pg_.ConnectionUrl();
+  p.username = "arca_admin";
+  p.password = kms::SecretBytes::CopyFrom("a");  // wrong, and one byte
+  ConnectionPool pool(std::move(p), 1);
+  absl::Status st = pool.Ping();
+  EXPECT_TRUE(IsAuthenticationFailure(st)) << st;
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::HasSubstr(
+                  "password authentication failed for user \"arca_admin\""));
+
+  // A real password is still redacted wherever it is quoted.
+  const std::string secret = "pw-quoted-" + RandomPassword();
+  ConnectParams q;
+  q.url = pg_.ConnectionUrl();
+  q.username = "arca_admin";
+  q.password = kms::SecretBytes::CopyFrom(admin_password_);
+  ConnectionPool admin(std::move(q), 1);
+  st = admin.Transaction(
+      [&](const Quoter&) -> absl::StatusOr<std::vector<std::string>> {
+        return std::vector<std::string>{"SELECT \"" + secret + "\""};
+      },
+      {secret});
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), ::testing::Not(::testing::HasSubstr(secret)));
 }
 
 }  // namespace

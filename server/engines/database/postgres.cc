@@ -24,11 +24,15 @@ namespace {
 // How long a call waits for a free connection when all are busy.
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 
+// Shorter secrets are not redacted: replacing every "a" or "pg" would
+// garble the message, and such a password protects nothing anyway.
+constexpr size_t kMinRedactedBytes = 4;
+
 // Replaces every occurrence of each secret in `text`.
 std::string Redact(std::string text,
                    const std::vector<std::string_view>& secrets) {
   for (std::string_view s : secrets) {
-    if (s.empty()) continue;
+    if (s.size() < kMinRedactedBytes) continue;
     text = absl::StrReplaceAll(text, {{absl::string_view(s.data(), s.size()), "[redacted]"}});
   }
   return text;
