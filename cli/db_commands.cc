@@ -1,6 +1,7 @@
 // `arca db ...`: PostgreSQL connections, roles and short-lived credentials
 // of the database engine. The admin password never comes from argv.
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -230,7 +231,19 @@ struct CredsArgs {
   CLI::Option* field_opt = nullptr;
 };
 
+constexpr const char* kCredsFields[] = {"username", "password", "lease_id",
+                                        "lease_duration"};
+
 int RunCreds(const Context& ctx, const CredsArgs& a) {
+  // Checked before the request: a typo must not issue a real login.
+  if (a.field_opt->count() > 0 &&
+      std::find(std::begin(kCredsFields), std::end(kCredsFields), a.field) ==
+          std::end(kCredsFields)) {
+    return ctx.Fail(absl::NotFoundError(
+        absl::StrCat("no field \"", a.field,
+                     "\" in credentials (username, password, lease_id, "
+                     "lease_duration)")));
+  }
   v1::DatabaseCredsRequest req;
   req.set_mount(a.mount);
   req.set_role(a.role);
@@ -250,21 +263,14 @@ int RunCreds(const Context& ctx, const CredsArgs& a) {
           {"lease_id", &r->lease_id()},
           {"lease_duration", &seconds},
       };
-      const std::string* value = nullptr;
+      const std::string* value = &seconds;  // a known field: checked above
       for (const auto& [name, v] : fields) {
         if (a.field == name) value = v;
       }
-      if (value == nullptr) {
-        rc = ctx.Fail(absl::NotFoundError(
-            absl::StrCat("no field \"", a.field,
-                         "\" in credentials (username, password, lease_id, "
-                         "lease_duration)")));
-      } else {
-        // Raw for scripts; a newline only for a human at a terminal.
-        *ctx.io.out << *value;
-        if (ctx.io.stdout_is_tty) *ctx.io.out << "\n";
-        *ctx.io.out << std::flush;
-      }
+      // Raw for scripts; a newline only for a human at a terminal.
+      *ctx.io.out << *value;
+      if (ctx.io.stdout_is_tty) *ctx.io.out << "\n";
+      *ctx.io.out << std::flush;
     } else {
       Rows rows = {{"lease_id", r->lease_id()},
                    {"lease_duration", duration},

@@ -157,11 +157,14 @@ grpc::ServerUnaryReactor* AuthService::RevokeToken(
     v1::RevokeTokenResponse* resp) {
   const Target t = TargetOf(*req);
   if (t == Target::kNone) return Reject(ctx, "revoke");
-  return Handle(core_, ctx, "auth.token.revoke", PathFor("revoke", t),
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(core::TokenEntry e, Resolve(core_, caller, *req));
-    return core_->tokens().Revoke(e.id_hash());
+  // Blocking: revoking a token revokes its leases, which may wait on a
+  // remote system (PostgreSQL).
+  core::Core* core = core_;
+  return HandleBlocking(core, ctx, "auth.token.revoke", PathFor("revoke", t),
+                        Capability::kUpdate, *req, resp,
+                        [core, req](core::Caller& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(core::TokenEntry e, Resolve(core, caller, *req));
+    return core->tokens().Revoke(e.id_hash());
   });
 }
 

@@ -150,14 +150,16 @@ grpc::ServerUnaryReactor* DatabaseService::ListConnections(
 grpc::ServerUnaryReactor* DatabaseService::DeleteConnection(
     grpc::CallbackServerContext* ctx, const v1::DatabaseNameRequest* req,
     v1::DatabaseDeleteResponse* resp) {
-  return Handle(core_, ctx, "database.delete_connection",
-                DatabaseResourcePath(req->mount(), "config", req->name()),
-                Capability::kDelete, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-                  ASSIGN_OR_RETURN(auto engine,
-                                   core_->DatabaseEngine(MountOf(req->mount())));
-                  return engine->DeleteConnection(req->name());
-                });
+  // Blocking: it may ask PostgreSQL whether outstanding logins still exist.
+  core::Core* core = core_;
+  return HandleBlocking(
+      core, ctx, "database.delete_connection",
+      DatabaseResourcePath(req->mount(), "config", req->name()),
+      Capability::kDelete, *req, resp,
+      [core, req](core::Caller&) -> absl::Status {
+        ASSIGN_OR_RETURN(auto engine, core->DatabaseEngine(MountOf(req->mount())));
+        return engine->DeleteConnection(req->name());
+      });
 }
 
 grpc::ServerUnaryReactor* DatabaseService::RotateRoot(

@@ -39,14 +39,16 @@ grpc::ServerUnaryReactor* LeaseService::LookupLease(
 grpc::ServerUnaryReactor* LeaseService::RenewLease(
     grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
     v1::LeaseInfo* resp) {
-  return Handle(core_, ctx, "lease.renew", "sys/leases/renew",
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller&) -> absl::Status {
+  // Blocking: a renew hook may wait on a remote system (PostgreSQL).
+  core::Core* core = core_;
+  return HandleBlocking(core, ctx, "lease.renew", "sys/leases/renew",
+                        Capability::kUpdate, *req, resp,
+                        [core, req, resp](core::Caller&) -> absl::Status {
     if (req->increment_seconds() < 0) {
       return absl::InvalidArgumentError("increment must not be negative");
     }
     ASSIGN_OR_RETURN(lease::LeaseEntry e,
-                     core_->leases().Renew(
+                     core->leases().Renew(
                          req->lease_id(), absl::Seconds(req->increment_seconds())));
     FillInfo(e, resp);
     return absl::OkStatus();
@@ -56,10 +58,12 @@ grpc::ServerUnaryReactor* LeaseService::RenewLease(
 grpc::ServerUnaryReactor* LeaseService::RevokeLease(
     grpc::CallbackServerContext* ctx, const v1::RevokeLeaseRequest* req,
     v1::RevokeLeaseResponse* resp) {
-  return Handle(core_, ctx, "lease.revoke", "sys/leases/revoke",
-                Capability::kUpdate, *req, resp,
-                [&](core::Caller&) -> absl::Status {
-    return core_->leases().Revoke(req->lease_id());
+  // Blocking: a revoker may wait on a remote system (PostgreSQL).
+  core::Core* core = core_;
+  return HandleBlocking(core, ctx, "lease.revoke", "sys/leases/revoke",
+                        Capability::kUpdate, *req, resp,
+                        [core, req](core::Caller&) -> absl::Status {
+    return core->leases().Revoke(req->lease_id());
   });
 }
 

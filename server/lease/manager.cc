@@ -64,19 +64,14 @@ absl::Status Manager::Store(const LeaseEntry& entry, const LeaseEntry* old) {
   }
   batch.push_back(storage::Mutation::Put(absl::StrCat(kEntryPrefix, entry.id()),
                                          entry.SerializeAsString()));
-  if (!entry.irrevocable()) {
-    batch.push_back(storage::Mutation::Put(ExpiryKey(entry), ""));
-  } else if (old == nullptr || !old->irrevocable()) {
-    batch.push_back(storage::Mutation::Delete(ExpiryKey(entry)));
-  }
+  // Irrevocable leases stay in the index too, at their next (hourly) retry.
+  batch.push_back(storage::Mutation::Put(ExpiryKey(entry), ""));
   if (!entry.owner().empty()) {
     batch.push_back(storage::Mutation::Put(OwnerKey(entry), ""));
   }
   RETURN_IF_ERROR(view_.Batch(std::move(batch)));
-  if (!entry.irrevocable()) {
-    absl::MutexLock lock(&mu_);
-    next_due_ = std::min(next_due_, absl::FromUnixMillis(entry.expire_unix_ms()));
-  }
+  absl::MutexLock lock(&mu_);
+  next_due_ = std::min(next_due_, absl::FromUnixMillis(entry.expire_unix_ms()));
   return absl::OkStatus();
 }
 
@@ -135,7 +130,18 @@ absl::StatusOr<LeaseEntry> Manager::Lookup(std::string_view id) const {
 absl::StatusOr<LeaseEntry> Manager::Renew(std::string_view id,
                                           absl::Duration increment) {
   ASSIGN_OR_RETURN(LeaseEntry old, Lookup(id));
-  if (!old.renewable() || old.irrevocable()) {
+  if (old.irrevocable()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lease revocation failed ", old.failed_revocations(),
+        " times and is retried hourly; it cannot be renewed (last error: ",
+        old.last_error(), ")"));
+  }
+  if (!old.last_error().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lease revocation is pending (last attempt failed: ",
+        old.last_error(), "); it cannot be renewed"));
+  }
+  if (!old.renewable()) {
     return absl::FailedPreconditionError("lease is not renewable");
   }
   const int64_t now = NowMs();
@@ -161,11 +167,19 @@ absl::StatusOr<LeaseEntry> Manager::Renew(std::string_view id,
   return e;
 }
 
-void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
+void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error,
+                          bool background) {
   LeaseEntry old = entry;
-  entry.set_failed_revocations(entry.failed_revocations() + 1);
+  if (background) entry.set_failed_revocations(entry.failed_revocations() + 1);
   entry.set_last_error(std::string(error.message()));
-  if (entry.failed_revocations() >= kMaxRevokeAttempts) {
+  if (old.irrevocable()) {
+    spdlog::warn("revoking irrevocable lease {} ({}) failed again: {}",
+                 entry.id(), entry.kind(), entry.last_error());
+  } else if (!background) {
+    spdlog::warn("revoking lease {} ({}) on request failed; it is retried "
+                 "in the background: {}",
+                 entry.id(), entry.kind(), entry.last_error());
+  } else if (entry.failed_revocations() >= kMaxRevokeAttempts) {
     entry.set_irrevocable(true);
     spdlog::error("lease {} ({}) could not be revoked after {} attempts; "
                   "marked irrevocable: {}",
@@ -175,12 +189,16 @@ void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
     spdlog::warn("revoking lease {} ({}) failed (attempt {}): {}", entry.id(),
                  entry.kind(), entry.failed_revocations(), entry.last_error());
   }
-  const absl::Time retry_time = absl::Now() + Backoff(entry.failed_revocations());
+  const absl::Time retry_time =
+      absl::Now() + (entry.irrevocable() ? kIrrevocableRetryInterval
+                                         : Backoff(entry.failed_revocations()));
   // A lease revoked before its expiry must still be retried: move its slot
   // in the expiry index to the retry time, or the retry would wait for the
   // original expiry (hours away) while the credential stays valid.
   entry.set_expire_unix_ms(
-      std::min(entry.expire_unix_ms(), absl::ToUnixMillis(retry_time)));
+      entry.irrevocable()
+          ? absl::ToUnixMillis(retry_time)
+          : std::min(entry.expire_unix_ms(), absl::ToUnixMillis(retry_time)));
   if (absl::Status st = Store(entry, &old); !st.ok()) {
     spdlog::warn("cannot record failed revocation of lease {}: {}", entry.id(),
                  std::string(st.message()));
@@ -188,10 +206,14 @@ void Manager::NoteFailure(LeaseEntry entry, const absl::Status& error) {
   absl::MutexLock lock(&mu_);
   const absl::Time retry = retry_time;
   retry_at_[entry.id()] = retry;
-  if (!entry.irrevocable()) next_due_ = std::min(next_due_, retry);
+  next_due_ = std::min(next_due_, retry);
 }
 
 absl::Status Manager::Revoke(std::string_view id) {
+  return RevokeAttempt(id, /*background=*/false);
+}
+
+absl::Status Manager::RevokeAttempt(std::string_view id, bool background) {
   ASSIGN_OR_RETURN(LeaseEntry e, Lookup(id));
   Revoker revoker;
   {
@@ -204,7 +226,7 @@ absl::Status Manager::Revoke(std::string_view id) {
                         : absl::FailedPreconditionError(absl::StrCat(
                               "no revoker for lease kind \"", e.kind(), "\""));
   if (!st.ok()) {
-    NoteFailure(e, st);
+    NoteFailure(e, st, background);
     std::string message =
         absl::StrCat("lease ", e.id(), " was not revoked: ", st.message());
     // A refusal (e.g. PostgreSQL denied a statement) needs the operator;
@@ -283,7 +305,7 @@ int Manager::ExpireDue(absl::Time now) {
         continue;
       }
     }
-    absl::Status st = Revoke(id);
+    absl::Status st = RevokeAttempt(id, /*background=*/true);
     if (st.ok()) {
       ++revoked;
     } else if (absl::IsNotFound(st)) {

@@ -49,8 +49,12 @@ class Manager {
   // it is stored; an error leaves the lease as it was. Lets an engine extend
   // what the lease stands for (a database login's VALID UNTIL).
   using Renewer = std::function<absl::Status(const LeaseEntry&)>;
-  // After this many failed attempts a lease is marked irrevocable.
+  // After this many failed background attempts a lease is marked
+  // irrevocable.
   static constexpr int kMaxRevokeAttempts = 8;
+  // How often the background loop still retries an irrevocable lease, so
+  // it goes once its dependency is back.
+  static constexpr absl::Duration kIrrevocableRetryInterval = absl::Hours(1);
 
   explicit Manager(barrier::View view) : view_(std::move(view)) {}
 
@@ -71,9 +75,11 @@ class Manager {
   absl::StatusOr<LeaseEntry> Renew(std::string_view id,
                                    absl::Duration increment);
   // Calls the lease's revoker, then deletes its records. On a revoker
-  // failure the lease stays, is scheduled for a retry, and the error is
-  // returned: FAILED_PRECONDITION if the revoker's was (its system refused),
-  // otherwise UNAVAILABLE.
+  // failure the lease stays, is scheduled for a background retry, and the
+  // error is returned: FAILED_PRECONDITION if the revoker's was (its system
+  // refused), otherwise UNAVAILABLE. Only background attempts (ExpireDue)
+  // count towards kMaxRevokeAttempts: a client retrying in a tight loop
+  // during a short outage must not make a lease irrevocable.
   absl::Status Revoke(std::string_view id);
   // Deletes the lease's records without calling its revoker (the caller
   // has already done what the revoker would do).
@@ -93,7 +99,9 @@ class Manager {
  private:
   absl::Status Store(const LeaseEntry& entry, const LeaseEntry* old);
   absl::Status Erase(const LeaseEntry& entry);
-  void NoteFailure(LeaseEntry entry, const absl::Status& error);
+  absl::Status RevokeAttempt(std::string_view id, bool background);
+  void NoteFailure(LeaseEntry entry, const absl::Status& error,
+                   bool background);
 
   barrier::View view_;
   mutable absl::Mutex mu_;

@@ -176,5 +176,112 @@ TEST_F(DatabaseEngineTest, NoticesGoToTheDebugLogNotToStderr) {
   EXPECT_THAT(log.str(), ::testing::HasSubstr("warning-canary"));
 }
 
+// The stored admin password is never sent to a target it was not given
+// for: a changed URL or username needs the password again.
+TEST_F(DatabaseEngineTest, NewTargetWithoutAPasswordIsRefusedAndKeepsTheRecord) {
+  const ConnectionRecord before = Record();
+  ConnectionConfig c;
+  c.name = "pg";
+  c.username = "arca_admin";
+  c.allowed_roles = {"*"};
+  c.verify_connection = false;  // would have sent nothing; still refused
+  c.connection_url = "host=127.0.0.1 port=1 dbname=postgres sslmode=disable";
+  auto st = engine_.WriteConnection(c);
+  EXPECT_TRUE(absl::IsInvalidArgument(st.status())) << st.status();
+  EXPECT_THAT(std::string(st.status().message()),
+              ::testing::HasSubstr("give the password again"));
+  // Only the database name differs: still a new target.
+  c.connection_url = pg_.ConnectionUrl() + " dbname=template1";
+  EXPECT_TRUE(absl::IsInvalidArgument(engine_.WriteConnection(c).status()));
+  c.connection_url = pg_.ConnectionUrl();
+  c.username = "someone_else";
+  EXPECT_TRUE(absl::IsInvalidArgument(engine_.WriteConnection(c).status()));
+  EXPECT_EQ(Record().SerializeAsString(), before.SerializeAsString());
+
+  // Same target: the stored password is kept.
+  c.username = "arca_admin";
+  c.verify_connection = true;
+  auto kept = engine_.WriteConnection(c);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(Record().password(), admin_password_);
+  // A new target with its password is fine.
+  c.connection_url = pg_.ConnectionUrl() + " application_name=other";
+  c.password = kms::SecretBytes::CopyFrom(admin_password_);
+  EXPECT_TRUE(engine_.WriteConnection(c).ok());
+}
+
+TEST_F(DatabaseEngineTest, ConnectionWithOutstandingLoginsCannotBeDeleted) {
+  auto login = engine_.CreateLogin("app", absl::ZeroDuration());
+  ASSERT_TRUE(login.ok()) << login.status();
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());  // leases outlive their role
+  absl::Status st = engine_.DeleteConnection("pg");
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::HasSubstr("1 leases are still outstanding; revoke "
+                                   "them first"));
+  EXPECT_TRUE(engine_.ReadConnection("pg").ok());
+  ASSERT_TRUE(engine_.RevokeLogin(login->lease_data).ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+TEST_F(DatabaseEngineTest, LoginEntryWhoseRoleIsGoneDoesNotBlockDelete) {
+  auto login = engine_.CreateLogin("app", absl::ZeroDuration());
+  ASSERT_TRUE(login.ok()) << login.status();
+  // Dropped behind Arca's back (or left by a crash): nothing to revoke.
+  ASSERT_TRUE(pg_.Query("DROP ROLE \"" + login->username + "\"").ok);
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+// "COMMIT;" inside a creation statement commits the login before a later
+// statement fails; the failed creation must not leave it behind.
+TEST_F(DatabaseEngineTest, FailedCreationThatCommittedLeavesNoRole) {
+  RoleConfig role;
+  role.name = "committer";
+  role.db_name = "pg";
+  role.creation_statements = {
+      "CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL "
+      "{{expiration}}; COMMIT; SELECT no_such_function()"};
+  ASSERT_TRUE(engine_.WriteRole(role).ok());
+  auto login = engine_.CreateLogin("committer", absl::ZeroDuration());
+  EXPECT_TRUE(absl::IsFailedPrecondition(login.status())) << login.status();
+  SqlResult r = pg_.Query(
+      "SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-committer-%'");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.rows.empty()) << "orphan role " << r.rows[0][0];
+  // Nothing outstanding was recorded either.
+  ASSERT_TRUE(engine_.DeleteRole("committer").ok());
+  ASSERT_TRUE(engine_.DeleteRole("app").ok());
+  EXPECT_TRUE(engine_.DeleteConnection("pg").ok());
+}
+
+TEST_F(DatabaseEngineTest, VeryShortPasswordsDoNotGarbleErrors) {
+  ConnectParams p;
+  p.url = pg_.ConnectionUrl();
+  p.username = "arca_admin";
+  p.password = kms::SecretBytes::CopyFrom("a");  // wrong, and one byte
+  ConnectionPool pool(std::move(p), 1);
+  absl::Status st = pool.Ping();
+  EXPECT_TRUE(IsAuthenticationFailure(st)) << st;
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::HasSubstr(
+                  "password authentication failed for user \"arca_admin\""));
+
+  // A real password is still redacted wherever it is quoted.
+  const std::string secret = "pw-quoted-" + RandomPassword();
+  ConnectParams q;
+  q.url = pg_.ConnectionUrl();
+  q.username = "arca_admin";
+  q.password = kms::SecretBytes::CopyFrom(admin_password_);
+  ConnectionPool admin(std::move(q), 1);
+  st = admin.Transaction(
+      [&](const Quoter&) -> absl::StatusOr<std::vector<std::string>> {
+        return std::vector<std::string>{"SELECT \"" + secret + "\""};
+      },
+      {secret});
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), ::testing::Not(::testing::HasSubstr(secret)));
+}
+
 }  // namespace
 }  // namespace arca::engines::database

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ PostgresServer::PostgresServer() {
 }
 
 PostgresServer::~PostgresServer() {
+  Thaw();
   if (running_) Stop();
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -186,6 +188,39 @@ bool PostgresServer::Stop() {
                        "60", "stop"});
   if (ok) running_ = false;
   return ok;
+}
+
+bool PostgresServer::Freeze() {
+  std::ifstream pidfile(dir_ / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pidfile >> postmaster) || postmaster <= 0) {
+    std::cerr << "postgres fixture: no postmaster.pid\n";
+    return false;
+  }
+  // The postmaster first, so it forks no new child meanwhile.
+  if (kill(postmaster, SIGSTOP) != 0) return false;
+  frozen_.push_back(postmaster);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = ReadFile(e.path() / "stat");
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after ')'.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (!(rest >> state >> ppid) || ppid != postmaster) continue;
+    const pid_t child = static_cast<pid_t>(std::stol(name));
+    if (kill(child, SIGSTOP) == 0) frozen_.push_back(child);
+  }
+  return true;
+}
+
+void PostgresServer::Thaw() {
+  for (pid_t pid : frozen_) kill(pid, SIGCONT);
+  frozen_.clear();
 }
 
 std::string PostgresServer::ConnectionUrl() const {

@@ -35,6 +35,12 @@ class PostgresServer {
   // Fast shutdown; waits until the server is gone.
   bool Stop();
 
+  // SIGSTOPs the postmaster and every child of it: the server keeps its
+  // sockets open but never answers (a hung host). Thaw sends SIGCONT to
+  // the same processes; the destructor thaws too.
+  bool Freeze();
+  void Thaw();
+
   int port() const { return port_; }
   const std::string& superuser() const { return superuser_; }
   const std::string& superuser_password() const { return password_; }
@@ -64,6 +70,7 @@ class PostgresServer {
   uid_t run_uid_ = 0;
   gid_t run_gid_ = 0;
   bool switch_user_ = false;
+  std::vector<pid_t> frozen_;
 };
 
 }  // namespace arca::testing

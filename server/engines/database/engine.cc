@@ -18,6 +18,12 @@ namespace {
 
 constexpr char kConfigPrefix[] = "config/";
 constexpr char kRolePrefix[] = "roles/";
+constexpr char kLoginPrefix[] = "logins/";
+
+std::string LoginKey(std::string_view connection, std::string_view username) {
+  return absl::StrCat(kLoginPrefix, std::string(connection), "/",
+                      std::string(username));
+}
 
 ConnectionInfo InfoOf(const ConnectionRecord& r) {
   ConnectionInfo info;
@@ -241,7 +247,15 @@ absl::StatusOr<ConnectionInfo> Engine::WriteConnection(
                                  : config.max_open_connections);
   if (!config.password.empty()) {
     r.set_password(std::string(config.password.Reveal()));
-  } else if (old.has_value() && old->username() == config.username) {
+  } else if (old.has_value() &&
+             (old->username() != config.username ||
+              old->connection_url() != config.connection_url)) {
+    // The stored password is only ever sent where it was configured for:
+    // a new target could be a server that asks for it in cleartext.
+    return absl::InvalidArgumentError(
+        "connection_url or username changed: give the password again (the "
+        "stored one is never sent to a new target)");
+  } else if (old.has_value()) {
     r.set_password(old->password());
     r.set_pending_password(old->pending_password());
     r.set_root_rotated_unix_ms(old->root_rotated_unix_ms());
@@ -274,6 +288,7 @@ absl::StatusOr<std::vector<std::string>> Engine::ListConnections() {
 
 absl::Status Engine::DeleteConnection(std::string_view name) {
   RETURN_IF_ERROR(CheckName("connection", name));
+  absl::WriterMutexLock issuing(&issue_mu_);
   absl::MutexLock lock(&config_mu_);
   ASSIGN_OR_RETURN(std::optional<ConnectionRecord> r, LoadConnection(name));
   if (!r.has_value()) {
@@ -287,6 +302,27 @@ absl::Status Engine::DeleteConnection(std::string_view name) {
       return absl::FailedPreconditionError(
           absl::StrCat("database connection \"", std::string(name),
                        "\" is used by role \"", role, "\"; delete it first"));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> logins,
+                   view_.List(LoginKey(name, "")));
+  if (!logins.empty()) {
+    // Entries whose login is already gone (a crash after creation failed,
+    // or the operator dropped it) need no revocation: prune them.
+    ASSIGN_OR_RETURN(std::shared_ptr<ConnectionPool> pool, PoolFor(name));
+    size_t outstanding = 0;
+    for (const std::string& username : logins) {
+      absl::StatusOr<bool> exists = pool->RoleExists(username);
+      if (exists.ok() && !*exists) {
+        RETURN_IF_ERROR(view_.Delete(LoginKey(name, username)));
+      } else {
+        ++outstanding;  // present, or unknown while PostgreSQL is away
+      }
+    }
+    if (outstanding > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database connection \"", std::string(name), "\": ", outstanding,
+          " leases are still outstanding; revoke them first"));
     }
   }
   RETURN_IF_ERROR(view_.Delete(absl::StrCat(kConfigPrefix, std::string(name))));
@@ -428,6 +464,9 @@ absl::StatusOr<IssuedLogin> Engine::CreateLogin(std::string_view role_name,
     return absl::InvalidArgumentError("ttl must not be negative");
   }
   ASSIGN_OR_RETURN(RoleConfig role, ReadRole(role_name));
+  // Shared: logins are created side by side, never while their connection
+  // is being deleted.
+  absl::ReaderMutexLock issuing(&issue_mu_);
   ASSIGN_OR_RETURN(std::optional<ConnectionRecord> conn,
                    LoadConnection(role.db_name));
   if (!conn.has_value()) {
@@ -456,13 +495,20 @@ absl::StatusOr<IssuedLogin> Engine::CreateLogin(std::string_view role_name,
   values.name = login.username;
   values.password = &login.password;
   values.expiration = login.expiration;
-  RETURN_IF_ERROR(WithPool(role.db_name, [&](ConnectionPool& pool) {
+  const std::string login_key = LoginKey(role.db_name, login.username);
+  RETURN_IF_ERROR(view_.Put(login_key, ""));
+  absl::Status created = WithPool(role.db_name, [&](ConnectionPool& pool) {
     return pool.Transaction(
         [&](const Quoter& q) {
           return ExpandAll(role.creation_statements, values, q);
         },
         {login.password.Reveal()});
-  }));
+  });
+  if (!created.ok()) {
+    DropFailedLogin(role.db_name, login.username, created);
+    (void)view_.Delete(login_key);
+    return created;
+  }
   LeaseData data;
   data.set_mount(mount_);
   data.set_connection(role.db_name);
@@ -493,8 +539,38 @@ absl::Status Engine::RevokeLogin(std::string_view lease_data) {
   });
   if (st.ok()) {
     spdlog::info("database {}: login {} dropped", mount_, d.username());
+    if (absl::Status gone = view_.Delete(LoginKey(d.connection(), d.username()));
+        !gone.ok()) {
+      spdlog::warn("database {}: login {} dropped but its index entry "
+                   "stays: {}",
+                   mount_, d.username(), std::string(gone.message()));
+    }
   }
   return st;
+}
+
+void Engine::DropFailedLogin(std::string_view connection,
+                             std::string_view username,
+                             const absl::Status& why) {
+  // A creation statement may commit on its own ("...; COMMIT; ..."), so a
+  // failed creation can still leave the login behind. Not tried while
+  // PostgreSQL does not answer: the login then lapses at its VALID UNTIL.
+  if (absl::IsUnavailable(why)) return;
+  absl::StatusOr<std::shared_ptr<ConnectionPool>> pool = PoolFor(connection);
+  absl::Status st = pool.status();
+  if (pool.ok()) {
+    st = (*pool)->Transaction(
+        [&](const Quoter& q) -> absl::StatusOr<std::vector<std::string>> {
+          ASSIGN_OR_RETURN(std::string id, q.Identifier(username));
+          return std::vector<std::string>{
+              absl::StrCat("DROP ROLE IF EXISTS ", id)};
+        });
+  }
+  if (!st.ok()) {
+    spdlog::error("database {}: creating login {} failed and it could not "
+                  "be dropped; drop it by hand if it exists: {}",
+                  mount_, username, std::string(st.message()));
+  }
 }
 
 absl::Status Engine::RenewLogin(std::string_view lease_data,

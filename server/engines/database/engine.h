@@ -41,8 +41,9 @@ struct ConnectionConfig {
   std::string name;
   std::string connection_url;  // libpq URI or key=value, no password
   std::string username;
-  // Empty keeps the stored password when the username is unchanged (after
-  // RotateRoot only Arca knows it).
+  // Empty keeps the stored password (after RotateRoot only Arca knows it)
+  // only if connection_url and username are unchanged; otherwise
+  // WriteConnection is INVALID_ARGUMENT.
   kms::SecretBytes password;
   std::vector<std::string> allowed_roles;  // "*": any
   int max_open_connections = 0;            // 0: default
@@ -90,6 +91,10 @@ struct IssuedLogin {
 // Storage layout under its View:
 //   config/<name>   ConnectionRecord (database_records.proto)
 //   roles/<name>    RoleRecord
+//   logins/<connection>/<username>   "" while a login issued from that
+//                   connection may exist: written before the login is
+//                   created, deleted once it is dropped (or its creation
+//                   failed), so a crash errs towards keeping it.
 class Engine {
  public:
   Engine(barrier::View view, std::string mount);
@@ -101,7 +106,9 @@ class Engine {
   absl::StatusOr<ConnectionInfo> WriteConnection(const ConnectionConfig& config);
   absl::StatusOr<ConnectionInfo> ReadConnection(std::string_view name);
   absl::StatusOr<std::vector<std::string>> ListConnections();
-  // FAILED_PRECONDITION while a role names it.
+  // FAILED_PRECONDITION while a role names it or logins issued from it
+  // are outstanding (their revocation needs the connection). An entry
+  // whose login PostgreSQL no longer has is pruned on the way.
   absl::Status DeleteConnection(std::string_view name);
   // Sets a new random password for the connection's user in PostgreSQL
   // (ALTER ROLE CURRENT_USER) and stores it. Crash-safe: the new password
@@ -144,6 +151,9 @@ class Engine {
   absl::StatusOr<std::shared_ptr<ConnectionPool>> PoolFor(
       std::string_view name);
   void DropPool(std::string_view name);
+  // Best effort after a failed creation: DROP ROLE IF EXISTS `username`.
+  void DropFailedLogin(std::string_view connection, std::string_view username,
+                       const absl::Status& why);
   // Runs `fn` on the connection's pool; if PostgreSQL refuses the stored
   // password and a pending one works, promotes it and runs `fn` again.
   absl::Status WithPool(std::string_view name,
@@ -156,6 +166,10 @@ class Engine {
 
   const barrier::View view_;
   const std::string mount_;
+  // Held shared while a login is being created, exclusively while a
+  // connection is deleted, so none is created on a connection going away.
+  // Taken before config_mu_.
+  absl::Mutex issue_mu_;
   // Serializes configuration writes and root rotation.
   absl::Mutex config_mu_;
   absl::Mutex pools_mu_;

@@ -1,9 +1,13 @@
 #include "server/engines/database/postgres.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sodium.h>
 
+#include <atomic>
+#include <cerrno>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -21,11 +25,15 @@ namespace {
 // How long a call waits for a free connection when all are busy.
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 
+// Shorter secrets are not redacted: replacing every "a" or "pg" would
+// garble the message, and such a password protects nothing anyway.
+constexpr size_t kMinRedactedBytes = 4;
+
 // Replaces every occurrence of each secret in `text`.
 std::string Redact(std::string text,
                    const std::vector<std::string_view>& secrets) {
   for (std::string_view s : secrets) {
-    if (s.empty()) continue;
+    if (s.size() < kMinRedactedBytes) continue;
     text = absl::StrReplaceAll(text, {{absl::string_view(s.data(), s.size()), "[redacted]"}});
   }
   return text;
@@ -95,6 +103,37 @@ void LogNotice(void* /*arg*/, const PGresult* res) {
                 state != nullptr ? state : "", primary != nullptr ? primary : "");
 }
 
+bool Succeeded(const PGresult* res) {
+  const ExecStatusType t = PQresultStatus(res);
+  return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ||
+         t == PGRES_EMPTY_QUERY;
+}
+
+// Cancel requests still waiting for a frozen server to answer; capped so a
+// long outage cannot pile up threads.
+std::atomic<int> cancels_in_flight{0};
+constexpr int kMaxCancelsInFlight = 4;
+
+// Asks the server to cancel what `conn` runs. PQcancel blocks until the
+// postmaster answers, which a frozen one never does, so it runs detached.
+void CancelInBackground(PGconn* conn) {
+  if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1);
+    return;
+  }
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) {
+    cancels_in_flight.fetch_sub(1);
+    return;
+  }
+  std::thread([cancel] {
+    char err[256];
+    (void)PQcancel(cancel, err, sizeof(err));
+    PQfreeCancel(cancel);
+    cancels_in_flight.fetch_sub(1);
+  }).detach();
+}
+
 void WipeString(std::string& s) {
   if (!s.empty()) sodium_memzero(s.data(), s.size());
   s.clear();
@@ -109,7 +148,62 @@ class Session final : public Quoter {
   ~Session() override { PQfinish(conn_); }
 
   PGconn* conn() const { return conn_; }
-  bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  bool Healthy() const {
+    return !timed_out_ && PQstatus(conn_) == CONNECTION_OK;
+  }
+  // The server did not answer in time: the connection is unusable.
+  bool timed_out() const { return timed_out_; }
+
+  // Runs what `send` queued (PQsendQuery*) and waits up to kQueryTimeout
+  // for all its results. Like PQexec: the first error result, else the
+  // last result. Null with *timeout set when the deadline passed.
+  template <typename Send>
+  PGresult* Run(Send send, absl::Status* timeout) {
+    if (!send(conn_)) return nullptr;  // PQerrorMessage says why
+    const absl::Time deadline = absl::Now() + kQueryTimeout;
+    PGresult* kept = nullptr;
+    for (;;) {
+      const int flushed = PQflush(conn_);
+      if (flushed < 0) break;
+      if (flushed == 0 && !PQisBusy(conn_)) {
+        PGresult* r = PQgetResult(conn_);
+        if (r == nullptr) return kept;
+        const ExecStatusType t = PQresultStatus(r);
+        if (kept != nullptr && !Succeeded(kept)) {
+          PQclear(r);  // the first error wins
+        } else {
+          PQclear(kept);
+          kept = r;
+        }
+        // COPY never ends on its own; no statement of ours starts one.
+        if (t == PGRES_COPY_IN || t == PGRES_COPY_OUT || t == PGRES_COPY_BOTH) {
+          return kept;
+        }
+        continue;
+      }
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) {
+        timed_out_ = true;
+        CancelInBackground(conn_);
+        PQclear(kept);
+        *timeout = absl::UnavailableError(absl::StrCat(
+            "postgresql did not answer within ",
+            absl::ToInt64Seconds(kQueryTimeout), " s"));
+        return nullptr;
+      }
+      pollfd p{PQsocket(conn_),
+               static_cast<short>(flushed == 1 ? (POLLIN | POLLOUT) : POLLIN),
+               0};
+      const int ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+      if (poll(&p, 1, ms) < 0 && errno != EINTR) break;
+      if ((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
+          PQconsumeInput(conn_) == 0) {
+        break;  // connection lost; PQerrorMessage says why
+      }
+    }
+    PQclear(kept);
+    return nullptr;
+  }
 
   absl::StatusOr<std::string> Identifier(std::string_view s) const override {
     char* q = PQescapeIdentifier(conn_, s.data(), s.size());
@@ -136,19 +230,19 @@ class Session final : public Quoter {
   // Runs one command; the result's error as a status.
   absl::Status Exec(const std::string& sql,
                     const std::vector<std::string_view>& redact) {
-    PGresult* res = PQexec(conn_, sql.c_str());
+    absl::Status timeout;
+    PGresult* res = Run(
+        [&sql](PGconn* c) { return PQsendQuery(c, sql.c_str()) == 1; },
+        &timeout);
     absl::Cleanup clear = [res] { PQclear(res); };
-    const ExecStatusType t = PQresultStatus(res);
-    if (res != nullptr &&
-        (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ||
-         t == PGRES_EMPTY_QUERY)) {
-      return absl::OkStatus();
-    }
+    if (!timeout.ok()) return timeout;
+    if (res != nullptr && Succeeded(res)) return absl::OkStatus();
     return ResultError(conn_, res, redact);
   }
 
  private:
   PGconn* conn_;
+  bool timed_out_ = false;
 };
 
 absl::Status CheckConnectionUrl(std::string_view url) {
@@ -209,10 +303,17 @@ absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
   const std::string timeout = absl::StrCat(kConnectTimeoutSeconds);
   std::string password(params_.password.Reveal());
   absl::Cleanup wipe = [&password] { WipeString(password); };
+  // TCP keepalives and tcp_user_timeout notice a peer that vanished
+  // without a reset; kQueryTimeout covers one that is up but frozen.
+  const std::string user_timeout =
+      absl::StrCat(absl::ToInt64Milliseconds(kQueryTimeout));
   const char* keys[] = {"dbname", "user", "password", "connect_timeout",
-                        "application_name", nullptr};
+                        "application_name", "keepalives", "keepalives_idle",
+                        "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout", nullptr};
   const char* values[] = {params_.url.c_str(), params_.username.c_str(),
                           password.c_str(), timeout.c_str(), "arcad",
+                          "1", "30", "10", "3", user_timeout.c_str(),
                           nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   auto session = std::make_unique<Session>(conn);
@@ -231,7 +332,14 @@ absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
 }
 
 void ConnectionPool::Release(std::unique_ptr<Session> session) {
+  std::vector<std::unique_ptr<Session>> stale;
   absl::MutexLock lock(&mu_);
+  if (session->timed_out()) {
+    // The server froze: its other idle connections would each cost a full
+    // timeout too; reconnecting is bounded by connect_timeout instead.
+    open_ -= static_cast<int>(idle_.size());
+    stale.swap(idle_);
+  }
   if (session->Healthy() &&
       PQtransactionStatus(session->conn()) == PQTRANS_IDLE) {
     idle_.push_back(std::move(session));
@@ -257,7 +365,7 @@ absl::Status ConnectionPool::Transaction(
     ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
     absl::Status begun = s->Exec("BEGIN", secrets);
     if (!begun.ok()) {
-      const bool dead = !s->Healthy();
+      const bool dead = !s->Healthy() && !s->timed_out();
       Release(std::move(s));
       // An idle connection whose server restarted: nothing ran, retry once
       // on a fresh one.
@@ -287,10 +395,19 @@ absl::StatusOr<bool> ConnectionPool::RoleExists(std::string_view name) {
     ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
     const std::string n(name);
     const char* params[] = {n.c_str()};
-    PGresult* res = PQexecParams(
-        s->conn(), "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1,
-        nullptr, params, nullptr, nullptr, 0);
+    absl::Status timeout;
+    PGresult* res = s->Run(
+        [&params](PGconn* c) {
+          return PQsendQueryParams(
+                     c, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                     1, nullptr, params, nullptr, nullptr, 0) == 1;
+        },
+        &timeout);
     absl::Cleanup clear = [res] { PQclear(res); };
+    if (!timeout.ok()) {
+      Release(std::move(s));
+      return timeout;
+    }
     if (res != nullptr && PQresultStatus(res) == PGRES_TUPLES_OK) {
       const bool exists = PQntuples(res) > 0;
       Release(std::move(s));

@@ -34,6 +34,11 @@ namespace arca::engines::database {
 inline constexpr char kSqlStatePayload[] = "arca.database/sqlstate";
 // Seconds libpq waits for a server before giving up (connect_timeout).
 inline constexpr int kConnectTimeoutSeconds = 5;
+// How long one statement may wait for PostgreSQL's answer. libpq itself
+// would wait forever on a server that is frozen (SIGSTOP, a hung VM) or
+// cut off without a reset; past this the call is UNAVAILABLE, the query is
+// cancelled (best effort) and the connection is discarded.
+inline constexpr absl::Duration kQueryTimeout = absl::Seconds(10);
 
 // INVALID_ARGUMENT unless `url` parses as a libpq URI or key=value string
 // without a password (passwords go in their own field, never into a

@@ -322,6 +322,9 @@ TEST_F(DbCommandsTest, CredsUnknownFieldIsNotFound) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND: no field \"secret\""));
   EXPECT_THAT(r.out + r.err, Not(HasSubstr(kIssuedPassword)));
+  // Refused before any login was issued.
+  absl::MutexLock lock(&fake_.mu);
+  EXPECT_THAT(fake_.creds, ::testing::IsEmpty());
 }
 
 TEST_F(DbCommandsTest, CredsTableAndJsonCarryLoginAndLease) {

@@ -139,10 +139,86 @@ TEST_F(LeaseManagerTest, FailedRevocationIsRetriedWithBackoffThenIrrevocable) {
   auto gave_up = manager_.Lookup(lease->id());
   ASSERT_TRUE(gave_up.ok());
   EXPECT_TRUE(gave_up->irrevocable());
-  // Out of the expiry index: no more attempts, even once it would work.
+  // Still retried, but only hourly: it goes once the dependency is back,
+  // and shows as irrevocable until then.
   fail_ = false;
-  EXPECT_EQ(manager_.ExpireDue(t + absl::Hours(1)), 0);
+  const absl::Time now = absl::Now();
+  EXPECT_EQ(manager_.ExpireDue(now + absl::Minutes(30)), 0);
   EXPECT_THAT(revoked_, IsEmpty());
+  EXPECT_TRUE(manager_.Lookup(lease->id())->irrevocable());
+  EXPECT_EQ(manager_.ExpireDue(now + Manager::kIrrevocableRetryInterval +
+                               absl::Minutes(1)),
+            1);
+  EXPECT_THAT(revoked_, ElementsAre("flaky"));
+  EXPECT_TRUE(absl::IsNotFound(manager_.Lookup(lease->id()).status()));
+}
+
+TEST_F(LeaseManagerTest, IrrevocableLeaseFailingAgainWaitsAnotherInterval) {
+  auto lease = manager_.Register(Spec("down", "", absl::Seconds(1)));
+  ASSERT_TRUE(lease.ok());
+  fail_ = true;
+  absl::Time t = absl::Now() + absl::Seconds(2);
+  for (int i = 0; i < Manager::kMaxRevokeAttempts; ++i) {
+    manager_.ExpireDue(t);
+    t += absl::Minutes(11);
+  }
+  ASSERT_TRUE(manager_.Lookup(lease->id())->irrevocable());
+  const absl::Time retry = absl::Now() + Manager::kIrrevocableRetryInterval +
+                           absl::Minutes(1);
+  EXPECT_EQ(manager_.ExpireDue(retry), 0);
+  auto again = manager_.Lookup(lease->id());
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->irrevocable());
+  EXPECT_EQ(again->failed_revocations(),
+            static_cast<uint32_t>(Manager::kMaxRevokeAttempts) + 1);
+  // The next attempt is an interval away, not at once.
+  EXPECT_GE(again->expire_unix_ms(),
+            absl::ToUnixMillis(absl::Now() + Manager::kIrrevocableRetryInterval -
+                               absl::Minutes(1)));
+}
+
+// A CLI retrying `lease revoke` during a short outage must not exhaust the
+// attempts that the background loop spaces out with backoff.
+TEST_F(LeaseManagerTest, ClientRevokesDoNotCountTowardsIrrevocable) {
+  auto lease = manager_.Register(Spec("busy", "", absl::Hours(1)));
+  ASSERT_TRUE(lease.ok());
+  fail_ = true;
+  for (int i = 0; i < 3 * Manager::kMaxRevokeAttempts; ++i) {
+    EXPECT_TRUE(absl::IsUnavailable(manager_.Revoke(lease->id())));
+  }
+  auto after = manager_.Lookup(lease->id());
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->irrevocable());
+  EXPECT_EQ(after->failed_revocations(), 0u);
+  EXPECT_EQ(after->last_error(), "database unreachable");
+  fail_ = false;
+  EXPECT_EQ(manager_.ExpireDue(absl::Now() + absl::Seconds(5)), 1);
+  EXPECT_THAT(revoked_, ElementsAre("busy"));
+}
+
+TEST_F(LeaseManagerTest, RenewAfterAFailedRevocationSaysItIsPending) {
+  auto lease = manager_.Register(Spec("pending", "", absl::Hours(1)));
+  ASSERT_TRUE(lease.ok());
+  fail_ = true;
+  EXPECT_FALSE(manager_.Revoke(lease->id()).ok());
+  auto renewed = manager_.Renew(lease->id(), absl::Hours(1));
+  EXPECT_TRUE(absl::IsFailedPrecondition(renewed.status()));
+  EXPECT_THAT(std::string(renewed.status().message()),
+              ::testing::HasSubstr("revocation is pending"));
+  EXPECT_THAT(std::string(renewed.status().message()),
+              ::testing::Not(::testing::HasSubstr("expired")));
+
+  // Irrevocable: says so, and that it is still retried.
+  absl::Time t = absl::Now() + absl::Seconds(2);
+  for (int i = 0; i < Manager::kMaxRevokeAttempts; ++i) {
+    manager_.ExpireDue(t);
+    t += absl::Minutes(11);
+  }
+  ASSERT_TRUE(manager_.Lookup(lease->id())->irrevocable());
+  renewed = manager_.Renew(lease->id(), absl::Hours(1));
+  EXPECT_TRUE(absl::IsFailedPrecondition(renewed.status()));
+  EXPECT_THAT(std::string(renewed.status().message()),
+              ::testing::HasSubstr("retried hourly"));
 }
 
 TEST_F(LeaseManagerTest, RecoveredRevokerSucceedsOnRetry) {
@@ -206,7 +282,10 @@ TEST_F(LeaseManagerTest, RefusedRevokeIsFailedPreconditionAndStillRetried) {
   EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("permission denied"));
   auto kept = manager_.Lookup(lease->id());
   ASSERT_TRUE(kept.ok()) << kept.status();
-  EXPECT_EQ(kept->failed_revocations(), 1u);
+  // Kept with its error; a client's attempt does not count towards
+  // irrevocable.
+  EXPECT_EQ(kept->failed_revocations(), 0u);
+  EXPECT_THAT(kept->last_error(), ::testing::HasSubstr("permission denied"));
   // Unreachable stays UNAVAILABLE.
   refuse_ = false;
   fail_ = true;
