@@ -1,6 +1,7 @@
 #include "server/engines/database/engine.h"
 
 #include <algorithm>
+#include <future>
 #include <utility>
 
 #include <sodium.h>
@@ -496,7 +497,11 @@ absl::StatusOr<IssuedLogin> Engine::CreateLogin(std::string_view role_name,
   values.password = &login.password;
   values.expiration = login.expiration;
   const std::string login_key = LoginKey(role.db_name, login.username);
-  RETURN_IF_ERROR(view_.Put(login_key, ""));
+  // The index entry is synced while PostgreSQL creates the login: the two
+  // waits overlap, and the entry is durable before the lease is registered
+  // (a login whose lease was never registered lapses at VALID UNTIL).
+  std::future<absl::Status> indexed = std::async(
+      std::launch::async, [this, &login_key] { return view_.Put(login_key, ""); });
   absl::Status created = WithPool(role.db_name, [&](ConnectionPool& pool) {
     return pool.Transaction(
         [&](const Quoter& q) {
@@ -504,8 +509,15 @@ absl::StatusOr<IssuedLogin> Engine::CreateLogin(std::string_view role_name,
         },
         {login.password.Reveal()});
   });
-  if (!created.ok()) {
+  const absl::Status index_status = indexed.get();
+  if (created.ok() && !index_status.ok()) {
+    created = index_status;
+    DropFailedLogin(role.db_name, login.username,
+                    absl::FailedPreconditionError("index entry not written"));
+  } else if (!created.ok()) {
     DropFailedLogin(role.db_name, login.username, created);
+  }
+  if (!created.ok()) {
     (void)view_.Delete(login_key);
     return created;
   }
