@@ -239,6 +239,15 @@ class DatabaseTest : public ::testing::Test {
                   root_);
   }
 
+  // The login no longer exists or logs in, and its lease is gone.
+  void ExpectLoginAndLeaseGone(const v1::DatabaseCredsResponse& c) {
+    EXPECT_FALSE(RoleExists(c.username()));
+    EXPECT_FALSE(pg_.QueryAs(c.username(), c.password(), "SELECT 1").ok);
+    v1::LeaseInfo info;
+    EXPECT_EQ(LookupLease(c.lease_id(), &info).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+
   TempDir dir_;
   PostgresServer pg_;
   Arcad arcad_;
@@ -284,11 +293,7 @@ TEST_F(DatabaseTest, LeaseRevokeDropsTheLogin) {
   grpc::Status st = CallOn(lease_.get(), &v1::LeaseService::Stub::RevokeLease,
                            rv, &rr, root_);
   ASSERT_TRUE(st.ok()) << st.error_message();
-  EXPECT_FALSE(RoleExists(c.username()));
-  EXPECT_FALSE(pg_.QueryAs(c.username(), c.password(), "SELECT 1").ok);
-  v1::LeaseInfo info;
-  EXPECT_EQ(LookupLease(c.lease_id(), &info).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  ExpectLoginAndLeaseGone(c);
 }
 
 TEST_F(DatabaseTest, DefaultRevocationWorksForACreateRoleOnlyAdmin) {
@@ -299,11 +304,7 @@ TEST_F(DatabaseTest, DefaultRevocationWorksForACreateRoleOnlyAdmin) {
   ASSERT_TRUE(pg_.QueryAs(c.username(), c.password(), "SELECT id FROM items").ok);
   st = RevokeLease(c.lease_id());
   ASSERT_TRUE(st.ok()) << st.error_message();
-  EXPECT_FALSE(RoleExists(c.username()));
-  EXPECT_FALSE(pg_.QueryAs(c.username(), c.password(), "SELECT 1").ok);
-  v1::LeaseInfo info;
-  EXPECT_EQ(LookupLease(c.lease_id(), &info).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  ExpectLoginAndLeaseGone(c);
 }
 
 TEST_F(DatabaseTest, RevocationPostgresRefusesIsFailedPreconditionAndKeepsTheLease) {
