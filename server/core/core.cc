@@ -362,8 +362,10 @@ void Core::RunMaintenance() {
 void Core::PreSeal() {
   StopMaintenance();
   absl::flat_hash_map<std::string, TransitMount> transit;
+  std::vector<std::shared_ptr<engines::kv::Engine>> kv;
   {
     absl::MutexLock lock(&mounts_mu_);
+    for (auto& [path, engine] : kv_mounts_) kv.push_back(engine);
     kv_mounts_.clear();
     // Engines still held by in-flight calls lose their keys now.
     for (auto& [path, engine] : tokenize_mounts_) engine->DropCache();
@@ -372,6 +374,11 @@ void Core::PreSeal() {
     database_mounts_.clear();
     transit.swap(transit_mounts_);
   }
+  // A KV engine still held by in-flight puts must not write once the
+  // barrier reopens under a new engine of the same mount (two engines would
+  // hand out the same version): Close waits for its submitted writes and
+  // refuses the rest.
+  for (auto& engine : kv) engine->Close();
   // Usage statistics are written lazily; write them while the barrier is
   // still open, then drop every cached key from memory.
   for (auto& [path, m] : transit) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <functional>
 #include <list>
 #include <set>
@@ -223,7 +224,24 @@ class PathLock {
       next = std::move(waiters_.front());
       waiters_.pop_front();
     }
-    next();  // still held: now the next waiter's
+    // Still held: now the next waiter's. A waiter that fails at once
+    // unlocks again from inside next(); those run one after another from
+    // this loop instead of nesting, so a long queue of failing puts cannot
+    // exhaust the stack.
+    thread_local std::deque<std::function<void()>>* draining = nullptr;
+    if (draining != nullptr) {
+      draining->push_back(std::move(next));
+      return;
+    }
+    std::deque<std::function<void()>> queue;
+    draining = &queue;
+    queue.push_back(std::move(next));
+    while (!queue.empty()) {
+      std::function<void()> run = std::move(queue.front());
+      queue.pop_front();
+      run();
+    }
+    draining = nullptr;
   }
 
  private:
@@ -280,6 +298,10 @@ class MetadataCache {
     auto it = map_.find(AsAbsl(path));
     if (it != map_.end()) map_.erase(it);
   }
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    map_.clear();
+  }
 
  private:
   static constexpr size_t kMaxEntries = 4096;
@@ -331,15 +353,30 @@ struct Engine::Impl {
                                          std::optional<uint64_t> cas,
                                          const Authorize& authorize);
 
+  // Every write runs between BeginWrite (false once closed) and EndWrite,
+  // so Close knows when the last one is done.
+  bool BeginWrite() {
+    absl::MutexLock lock(&life_mu);
+    if (closed) return false;
+    ++writes;
+    return true;
+  }
+  void EndWrite() {
+    absl::MutexLock lock(&life_mu);
+    --writes;
+  }
+
   // Writes `mutations` of `path` under its lock; they store `m`, or delete
   // the secret's metadata if `m` is null.
   absl::Status Commit(std::string_view path,
                       std::vector<storage::Mutation> mutations,
                       const records::MetadataRecord* m) {
+    if (!BeginWrite()) return barrier::SealedError();
     cache.Erase(path);
-    RETURN_IF_ERROR(view.Batch(std::move(mutations)));
-    if (m != nullptr) cache.Set(path, *m);
-    return absl::OkStatus();
+    absl::Status st = view.Batch(std::move(mutations));
+    if (st.ok() && m != nullptr) cache.Set(path, *m);
+    EndWrite();
+    return st;
   }
 
   static storage::Mutation PutMetadataMutation(
@@ -351,6 +388,9 @@ struct Engine::Impl {
   std::function<int64_t()> now_ms;
   std::array<PathLock, kStripes> stripes;
   mutable MetadataCache cache;
+  absl::Mutex life_mu;
+  bool closed ABSL_GUARDED_BY(life_mu) = false;
+  int writes ABSL_GUARDED_BY(life_mu) = 0;  // submitted, not yet done
 };
 
 Engine::Engine(barrier::View view, std::function<int64_t()> now_ms)
@@ -509,9 +549,15 @@ void Engine::PutAsync(std::string_view path, const Data& data,
                  record = SerializeData(data), cas,
                  authorize = std::move(authorize),
                  done = std::move(done)]() mutable {
+    if (!impl->BeginWrite()) {
+      lock.Unlock();
+      done(barrier::SealedError());
+      return;
+    }
     absl::StatusOr<PreparedPut> put =
         impl->PreparePut(path, std::move(record), cas, authorize);
     if (!put.ok()) {
+      impl->EndWrite();
       lock.Unlock();
       done(put.status());
       return;
@@ -523,6 +569,7 @@ void Engine::PutAsync(std::string_view path, const Data& data,
          metadata = std::move(put->metadata), version = put->version,
          done = std::move(done)](absl::Status status) mutable {
           if (status.ok()) impl->cache.Set(path, std::move(metadata));
+          impl->EndWrite();
           // Released before `done`: the next writer of the path is prepared
           // while this one's reply is sent.
           lock.Unlock();
@@ -534,6 +581,19 @@ void Engine::PutAsync(std::string_view path, const Data& data,
         });
   };
   if (lock.LockOrQueue(locked)) locked();
+}
+
+void Engine::Close() {
+  {
+    absl::MutexLock lock(&impl_->life_mu);
+    impl_->closed = true;
+    impl_->life_mu.Await(absl::Condition(
+        +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->life_mu) {
+          return impl->writes == 0;
+        },
+        impl_.get()));
+  }
+  impl_->cache.Clear();
 }
 
 absl::StatusOr<std::vector<std::string>> Engine::List(std::string_view prefix) {

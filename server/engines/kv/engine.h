@@ -99,6 +99,12 @@ class Engine {
   void PutAsync(std::string_view path, const Data& data,
                 std::optional<uint64_t> cas, Authorize authorize,
                 PutDone done);
+
+  // At seal: waits for the writes already submitted, then refuses every
+  // further write with the sealed error (queued puts included) and drops
+  // the cached metadata. A new engine serves the mount after unseal; the
+  // old one, still held by in-flight calls, must never write beside it.
+  void Close();
   // Direct children of `prefix` ("" for the root, else a path, with or
   // without a trailing '/'); sub-folders end in '/'. NOT_FOUND if none.
   absl::StatusOr<std::vector<std::string>> List(std::string_view prefix);

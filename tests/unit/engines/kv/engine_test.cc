@@ -1,5 +1,7 @@
 #include "server/engines/kv/engine.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -1000,6 +1002,62 @@ TEST_F(KvEngineAsyncTest, SealedBarrierAnswersAtOnceWithUnavailable) {
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(absl::IsUnavailable(r->status())) << r->status();
   EXPECT_EQ(backend_.pending(), 0u);
+}
+
+TEST_F(KvEngineAsyncTest, CloseWaitsForSubmittedWritesAndRefusesTheRest) {
+  std::optional<absl::StatusOr<VersionMetadata>> submitted, queued, later;
+  Start("p", {{"k", "1"}}, &submitted);
+  Start("p", {{"k", "2"}}, &queued);  // waits for the path's lock
+  std::atomic<bool> closed{false};
+  std::thread closer([&] {
+    engine_->Close();
+    closed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(closed.load());  // the submitted write is still in flight
+  backend_.Release();
+  closer.join();
+  ASSERT_TRUE(submitted.has_value());
+  ASSERT_OK(*submitted);
+  // The queued put never writes beside the engine that replaces this one.
+  ASSERT_TRUE(queued.has_value());
+  EXPECT_TRUE(barrier::IsSealedError(queued->status())) << queued->status();
+  Start("q", {{"k", "1"}}, &later);
+  ASSERT_TRUE(later.has_value());
+  EXPECT_TRUE(barrier::IsSealedError(later->status()));
+  EXPECT_TRUE(barrier::IsSealedError(engine_->Put("r", {{"k", "1"}}, {}).status()));
+  EXPECT_EQ(backend_.pending(), 0u);
+}
+
+TEST_F(KvEngineAsyncTest, ThousandsOfQueuedFailingPutsDoNotNestOnTheStack) {
+  std::optional<absl::StatusOr<VersionMetadata>> first;
+  Start("p", {{"k", "1"}}, &first);
+  constexpr int kQueued = 100000;
+  std::vector<std::optional<absl::StatusOr<VersionMetadata>>> results(kQueued);
+  auto deny = [](bool) { return absl::PermissionDeniedError("denied"); };
+  for (int i = 0; i < kQueued; ++i) Start("p", {{"k", "x"}}, &results[i], deny);
+  // Released on a thread with a small stack (like the committer's under a
+  // tight ulimit): each refusal hands the lock to the next.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 << 10);
+  pthread_t releaser;
+  ASSERT_EQ(pthread_create(
+                &releaser, &attr,
+                +[](void* b) -> void* {
+                  static_cast<DeferringBackend*>(b)->Release();
+                  return nullptr;
+                },
+                &backend_),
+            0);
+  pthread_join(releaser, nullptr);
+  pthread_attr_destroy(&attr);
+  ASSERT_OK(*first);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(absl::IsPermissionDenied(r->status()));
+  }
+  EXPECT_EQ(engine_->GetMetadata("p")->current_version, 1u);
 }
 
 }  // namespace
