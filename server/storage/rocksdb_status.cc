@@ -20,6 +20,13 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
     return absl::UnavailableError(
         absl::StrCat("storage ", op, " failed: I/O error (", detail, ")"));
   }
+  if (status.IsBusy()) {
+    // Resume() while RocksDB still recovers from a write error on its own
+    // (a full disk that was just freed): it clears by itself.
+    return absl::UnavailableError(absl::StrCat(
+        "storage ", op, " failed: recovering from a write error (", detail,
+        ")"));
+  }
   if (status.IsCorruption()) {
     return absl::DataLossError(
         absl::StrCat("storage ", op, " failed: corruption (", detail, ")"));

@@ -316,6 +316,12 @@ TEST(RocksDbStatusTest, IoErrorMapsToUnavailable) {
   EXPECT_THAT(s.message(), HasSubstr("I/O error"));
 }
 
+TEST(RocksDbStatusTest, BusyWhileRecoveringMapsToUnavailable) {
+  absl::Status s = internal::FromRocksDb(rocksdb::Status::Busy(), "batch");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(s.message(), HasSubstr("recovering"));
+}
+
 TEST(RocksDbStatusTest, CorruptionMapsToDataLoss) {
   absl::Status s =
       internal::FromRocksDb(rocksdb::Status::Corruption("bad block"), "get");
