@@ -111,10 +111,12 @@ class DatabaseTest : public ::testing::Test {
   grpc::Status CallOn(Stub* stub,
                       grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                    const Req&, Resp*),
-                      const Req& req, Resp* resp, const std::string& token) {
+                      const Req& req, Resp* resp, const std::string& token,
+                      int deadline_seconds = 30) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(deadline_seconds));
     return (stub->*method)(&ctx, req, resp);
   }
   template <typename Req, typename Resp>
@@ -444,6 +446,11 @@ TEST_F(DatabaseTest, FrozenPostgresIsUnavailableWithinTheDeadlineAndStallsNothin
 
   // More renewals and revocations than gRPC has callback threads.
   constexpr int kCalls = 4;
+  // Each call is bounded by its waits: a pooled connection (5 s), connect
+  // (5 s) and each statement (10 s), several in a row when the pool is
+  // exhausted; far below TCP's own ~15 minutes, and the client waits
+  // longer than that so a slow but bounded answer is not mistaken for a hang.
+  constexpr int kClientDeadline = 90;
   std::vector<grpc::Status> results(kCalls);
   std::vector<double> seconds(kCalls);
   std::vector<std::thread> calls;
@@ -455,13 +462,13 @@ TEST_F(DatabaseTest, FrozenPostgresIsUnavailableWithinTheDeadlineAndStallsNothin
         rn.set_lease_id(c.lease_id());
         v1::LeaseInfo out;
         results[i] = CallOn(lease_.get(), &v1::LeaseService::Stub::RenewLease,
-                            rn, &out, root_);
+                            rn, &out, root_, kClientDeadline);
       } else {
         v1::RevokeLeaseRequest rv;
         rv.set_lease_id(c2.lease_id());
         v1::RevokeLeaseResponse out;
         results[i] = CallOn(lease_.get(), &v1::LeaseService::Stub::RevokeLease,
-                            rv, &out, root_);
+                            rv, &out, root_, kClientDeadline);
       }
       seconds[i] = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start).count();
@@ -489,12 +496,10 @@ TEST_F(DatabaseTest, FrozenPostgresIsUnavailableWithinTheDeadlineAndStallsNothin
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   for (auto& t : calls) t.join();
-  // 10 s deadline (or the 5 s connect timeout) plus a margin; the client's
-  // own deadline is 30 s.
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_EQ(results[i].error_code(), grpc::StatusCode::UNAVAILABLE)
         << i << ": " << results[i].error_message();
-    EXPECT_LT(seconds[i], 25.0) << i;
+    EXPECT_LT(seconds[i], 60.0) << i;
   }
   const bool saw_deadline = std::any_of(
       results.begin(), results.end(), [](const grpc::Status& st) {
@@ -509,7 +514,7 @@ TEST_F(DatabaseTest, FrozenPostgresIsUnavailableWithinTheDeadlineAndStallsNothin
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                           start).count(),
-            15.0);
+            25.0);
 
   // Thawed, the server answers again on fresh connections.
   pg_.Thaw();
@@ -543,8 +548,10 @@ TEST_F(DatabaseTest, FrozenPostgresDelaysOtherExpiriesByAtMostTheDeadline) {
       << arcad_.Log();
   const double took = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - issued).count();
-  // 3 s ttl + 1 s tick + 10 s deadline + margin.
-  EXPECT_LT(took, 20.0) << arcad_.Log();
+  // 3 s ttl + 1 s tick + the frozen lease's bounded waits (a connection,
+  // connect, a statement) + margin for a loaded machine; without the
+  // deadline it would wait until PostgreSQL is thawed at cleanup.
+  EXPECT_LT(took, 35.0) << arcad_.Log();
   v1::LeaseInfo info;
   ASSERT_TRUE(LookupLease(c.lease_id(), &info).ok());
   EXPECT_THAT(info.last_error(), HasSubstr("did not answer within 10 s"));
