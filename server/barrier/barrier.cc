@@ -352,6 +352,22 @@ struct Barrier::State {
   absl::Status CheckUnsealed() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
     return sealed ? SealedError() : absl::OkStatus();
   }
+
+  // `mutations` as they go to the backend: every path checked before any
+  // value is encrypted (a refused batch claims no encryptions), then every
+  // kPut value replaced by its record.
+  absl::StatusOr<std::vector<storage::Mutation>> SealMutations(
+      std::vector<storage::Mutation> mutations) ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    RETURN_IF_ERROR(CheckUnsealed());
+    for (const storage::Mutation& m : mutations) {
+      RETURN_IF_ERROR(CheckPath(m.key));
+    }
+    for (storage::Mutation& m : mutations) {
+      if (m.kind != storage::Mutation::Kind::kPut) continue;
+      ASSIGN_OR_RETURN(m.value, Encrypt(m.key, m.value));
+    }
+    return mutations;
+  }
 };
 
 Barrier::Barrier(storage::Backend* backend, Options options)
@@ -552,51 +568,27 @@ absl::StatusOr<std::vector<std::string>> Barrier::List(
 absl::Status Barrier::Batch(const std::vector<storage::Mutation>& mutations) {
   State& s = *state_;
   absl::ReaderMutexLock lock(&s.mu);
-  RETURN_IF_ERROR(s.CheckUnsealed());
-  for (const storage::Mutation& m : mutations) {
-    RETURN_IF_ERROR(CheckPath(m.key));
-  }
-  std::vector<storage::Mutation> sealed;
-  sealed.reserve(mutations.size());
-  for (const storage::Mutation& m : mutations) {
-    if (m.kind == storage::Mutation::Kind::kPut) {
-      ASSIGN_OR_RETURN(std::string record, s.Encrypt(m.key, m.value));
-      sealed.push_back(storage::Mutation::Put(m.key, std::move(record)));
-    } else {
-      sealed.push_back(storage::Mutation::Delete(m.key));
-    }
-  }
+  ASSIGN_OR_RETURN(std::vector<storage::Mutation> sealed,
+                   s.SealMutations(mutations));
   return backend_->Batch(sealed);
 }
 
 void Barrier::BatchAsync(std::vector<storage::Mutation> mutations,
                          std::function<void(absl::Status)> done) {
   State& s = *state_;
-  absl::Status status;
+  absl::StatusOr<std::vector<storage::Mutation>> sealed;
   {
     absl::ReaderMutexLock lock(&s.mu);
-    status = s.CheckUnsealed();
-    for (storage::Mutation& m : mutations) {
-      if (!status.ok()) break;
-      status = CheckPath(m.key);
-      if (status.ok() && m.kind == storage::Mutation::Kind::kPut) {
-        absl::StatusOr<std::string> record = s.Encrypt(m.key, m.value);
-        if (record.ok()) {
-          m.value = *std::move(record);
-        } else {
-          status = record.status();
-        }
-      }
-    }
+    sealed = s.SealMutations(std::move(mutations));
   }
   // `done` runs outside the lock: it may use the barrier again.
-  if (!status.ok()) {
-    done(status);
+  if (!sealed.ok()) {
+    done(sealed.status());
     return;
   }
   // Only ciphertext leaves the lock; old terms keep decrypting, so a write
   // that lands after a Rotate or Seal is still readable after unseal.
-  backend_->BatchAsync(std::move(mutations), std::move(done));
+  backend_->BatchAsync(*std::move(sealed), std::move(done));
 }
 
 absl::Status SealedError() { return absl::UnavailableError(kSealedMessage); }
