@@ -39,6 +39,21 @@ absl::Status CheckKey(std::string_view key) {
   return absl::OkStatus();
 }
 
+// Adds `mutations` (keys already checked) to `batch` and their keys to
+// `keys`.
+absl::Status AppendTo(rocksdb::WriteBatch* batch,
+                      const std::vector<Mutation>& mutations,
+                      std::vector<std::string_view>* keys) {
+  for (const Mutation& m : mutations) {
+    keys->push_back(m.key);
+    rocksdb::Status status = m.kind == Mutation::Kind::kPut
+                                 ? batch->Put(ToSlice(m.key), ToSlice(m.value))
+                                 : batch->Delete(ToSlice(m.key));
+    if (absl::Status s = FromRocksDb(status, "batch"); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 // RocksDB's own LOG file is a writer that asserts (SIGABRT in Debian's
 // build) when used again after a full-disk error, so RocksDB logs through
 // spdlog instead. Its warnings and errors go to debug: every error that
@@ -221,17 +236,13 @@ absl::StatusOr<std::vector<std::string>> RocksDbBackend::List(
 }
 
 absl::Status RocksDbBackend::Batch(const std::vector<Mutation>& mutations) {
+  for (const Mutation& m : mutations) {
+    if (absl::Status s = CheckKey(m.key); !s.ok()) return s;
+  }
   rocksdb::WriteBatch batch;
   std::vector<std::string_view> keys;
   keys.reserve(mutations.size());
-  for (const Mutation& m : mutations) {
-    keys.push_back(m.key);
-    if (absl::Status s = CheckKey(m.key); !s.ok()) return s;
-    rocksdb::Status status = m.kind == Mutation::Kind::kPut
-                                 ? batch.Put(ToSlice(m.key), ToSlice(m.value))
-                                 : batch.Delete(ToSlice(m.key));
-    if (absl::Status s = FromRocksDb(status, "batch"); !s.ok()) return s;
-  }
+  if (absl::Status s = AppendTo(&batch, mutations, &keys); !s.ok()) return s;
   return Write(&batch, keys, "batch");
 }
 
@@ -277,13 +288,7 @@ void RocksDbBackend::CommitGroup(std::vector<PendingBatch>& group) {
   std::vector<std::string_view> keys;
   absl::Status status;
   for (const PendingBatch& p : group) {
-    for (const Mutation& m : p.mutations) {
-      keys.push_back(m.key);
-      rocksdb::Status st = m.kind == Mutation::Kind::kPut
-                               ? batch.Put(ToSlice(m.key), ToSlice(m.value))
-                               : batch.Delete(ToSlice(m.key));
-      if (status.ok()) status = FromRocksDb(st, "batch");
-    }
+    if (status.ok()) status = AppendTo(&batch, p.mutations, &keys);
   }
   if (status.ok()) status = Write(&batch, keys, "batch");
   for (PendingBatch& p : group) p.done(status);
