@@ -202,9 +202,9 @@ class PathLock {
     }
     granted.WaitForNotification();
   }
-  // Takes the lock and returns true, or queues `then` to run with the lock
-  // held once it is released and returns false.
-  bool LockOrQueue(std::function<void()> then) {
+  // Takes the lock and returns true, or moves `then` into the queue, to run
+  // with the lock held once it is released, and returns false.
+  bool LockOrQueue(std::function<void()>& then) {
     absl::MutexLock lock(&mu_);
     if (!held_) {
       held_ = true;
@@ -378,6 +378,21 @@ struct Engine::Impl {
     EndWrite();
     return st;
   }
+  // Commit without waiting for the disk: `done` gets the result once the
+  // write is durable (see Backend::BatchAsync).
+  void CommitAsync(std::string path, std::vector<storage::Mutation> mutations,
+                   records::MetadataRecord m,
+                   std::function<void(absl::Status)> done) {
+    if (!BeginWrite()) return done(barrier::SealedError());
+    cache.Erase(path);
+    view.BatchAsync(std::move(mutations),
+                    [this, path = std::move(path), m = std::move(m),
+                     done = std::move(done)](absl::Status st) mutable {
+                      if (st.ok()) cache.Set(path, std::move(m));
+                      EndWrite();
+                      done(std::move(st));
+                    });
+  }
 
   static storage::Mutation PutMetadataMutation(
       std::string_view path, const records::MetadataRecord& m) {
@@ -545,31 +560,22 @@ void Engine::PutAsync(std::string_view path, const Data& data,
   PathLock& lock = impl_->StripeFor(path);
   // Runs with the path's lock held, now or when the writer before it is
   // done: prepares and submits the write, which releases the lock.
-  auto locked = [impl = impl_.get(), &lock, path = std::string(path),
+  std::function<void()> locked = [impl = impl_.get(), &lock,
+                                  path = std::string(path),
                  record = SerializeData(data), cas,
                  authorize = std::move(authorize),
                  done = std::move(done)]() mutable {
-    if (!impl->BeginWrite()) {
-      lock.Unlock();
-      done(barrier::SealedError());
-      return;
-    }
     absl::StatusOr<PreparedPut> put =
         impl->PreparePut(path, std::move(record), cas, authorize);
     if (!put.ok()) {
-      impl->EndWrite();
       lock.Unlock();
       done(put.status());
       return;
     }
-    impl->cache.Erase(path);
-    impl->view.BatchAsync(
-        std::move(put->mutations),
-        [impl, &lock, path = std::move(path),
-         metadata = std::move(put->metadata), version = put->version,
-         done = std::move(done)](absl::Status status) mutable {
-          if (status.ok()) impl->cache.Set(path, std::move(metadata));
-          impl->EndWrite();
+    impl->CommitAsync(
+        std::move(path), std::move(put->mutations), std::move(put->metadata),
+        [&lock, version = put->version,
+         done = std::move(done)](absl::Status status) {
           // Released before `done`: the next writer of the path is prepared
           // while this one's reply is sent.
           lock.Unlock();
