@@ -188,9 +188,9 @@ grpc::ServerUnaryReactor* HandleAsync(
     return reactor;
   }
   std::shared_ptr<core::Caller> caller = *std::move(begun);
-  core::Caller& ref = *caller;
+  core::Caller* raw = caller.get();
   auto complete = [core, reactor, response,
-                   caller](absl::Status status) mutable {
+                   caller = std::move(caller)](absl::Status status) mutable {
     status = core->FinishRequestWith(
         *caller, std::move(status),
         [&](core::AuditPayload* payload) { AuditFields(*response, payload); });
@@ -198,18 +198,14 @@ grpc::ServerUnaryReactor* HandleAsync(
     if (!status.ok()) response->Clear();
     reactor->Finish(ToGrpcStatus(status));
   };
-  fn(ref, [core, caller = std::move(caller),
-           complete = std::move(complete)](absl::Status status) mutable {
-    if (core->FinishMayBlock(*caller)) {
-      caller.reset();
-      BlockingPool::Default().Run(
-          [complete = std::move(complete), status = std::move(status)]() mutable {
-            complete(std::move(status));
-          });
-    } else {
-      caller.reset();
-      complete(std::move(status));
-    }
+  // `complete` owns the Caller, so `raw` lives as long as `finish` may run.
+  fn(*raw, [core, raw, complete = std::move(complete)](
+               absl::Status status) mutable {
+    if (!core->FinishMayBlock(*raw)) return complete(std::move(status));
+    BlockingPool::Default().Run(
+        [complete = std::move(complete), status = std::move(status)]() mutable {
+          complete(std::move(status));
+        });
   });
   return reactor;
 }
