@@ -161,16 +161,19 @@ kms::SecretBytes NewPassword() {
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   kms::SecretBytes out(kPasswordLength);
   uint8_t* p = out.MutableReveal();
+  // Drawn straight into the guarded buffer (no second secret allocation per
+  // login); unbiased draws are mapped in place and the rest drawn again.
+  // 248 = 4 * 62: bytes at or above it would favour some characters.
   size_t n = 0;
   while (n < kPasswordLength) {
-    kms::SecretBytes random = kms::RandomSecret(64);
-    for (char c : random.Reveal()) {
-      const auto b = static_cast<uint8_t>(c);
-      // 248 = 4 * 62: bytes at or above it would favour some characters.
-      if (b < 248 && n < kPasswordLength) {
-        p[n++] = static_cast<uint8_t>(kAlphabet[b % kAlphabet.size()]);
+    kms::RandomBytes(p + n, kPasswordLength - n);
+    size_t kept = n;
+    for (size_t i = n; i < kPasswordLength; ++i) {
+      if (p[i] < 248) {
+        p[kept++] = static_cast<uint8_t>(kAlphabet[p[i] % kAlphabet.size()]);
       }
     }
+    n = kept;
   }
   return out;
 }
