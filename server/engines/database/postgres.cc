@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -148,6 +149,13 @@ class Session final : public Quoter {
   ~Session() override { PQfinish(conn_); }
 
   PGconn* conn() const { return conn_; }
+  // False if an idle connection has anything to read: the server closed it
+  // (a restart) or said why it is about to. Never blocks.
+  bool IdleAndOpen() {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    const int ready = poll(&p, 1, 0);
+    return ready == 0 && PQstatus(conn_) == CONNECTION_OK;
+  }
   bool Healthy() const {
     return !timed_out_ && PQstatus(conn_) == CONNECTION_OK;
   }
@@ -158,8 +166,10 @@ class Session final : public Quoter {
   // for all its results. Like PQexec: the first error result, else the
   // last result. Null with *timeout set when the deadline passed.
   template <typename Send>
-  PGresult* Run(Send send, absl::Status* timeout) {
+  PGresult* Run(Send send, absl::Status* timeout,
+                absl::FunctionRef<void()> alongside = [] {}) {
     if (!send(conn_)) return nullptr;  // PQerrorMessage says why
+    alongside();
     const absl::Time deadline = absl::Now() + kQueryTimeout;
     PGresult* kept = nullptr;
     for (;;) {
@@ -227,13 +237,16 @@ class Session final : public Quoter {
     return out;
   }
 
-  // Runs one command; the result's error as a status.
+  // Runs one query string (it may hold several statements); the first
+  // error as a status. `alongside` runs once the query is sent, while the
+  // server works on it.
   absl::Status Exec(const std::string& sql,
-                    const std::vector<std::string_view>& redact) {
+                    const std::vector<std::string_view>& redact,
+                    absl::FunctionRef<void()> alongside = [] {}) {
     absl::Status timeout;
     PGresult* res = Run(
         [&sql](PGconn* c) { return PQsendQuery(c, sql.c_str()) == 1; },
-        &timeout);
+        &timeout, alongside);
     absl::Cleanup clear = [res] { PQclear(res); };
     if (!timeout.ok()) return timeout;
     if (res != nullptr && Succeeded(res)) return absl::OkStatus();
@@ -281,6 +294,7 @@ ConnectionPool::ConnectionPool(ConnectParams params, int max_open)
 ConnectionPool::~ConnectionPool() = default;
 
 absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
+  std::vector<std::unique_ptr<Session>> stale;
   {
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -290,10 +304,14 @@ absl::StatusOr<std::unique_ptr<Session>> ConnectionPool::Acquire() {
       return absl::UnavailableError(
           "all connections to postgresql are busy; try again");
     }
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       std::unique_ptr<Session> s = std::move(idle_.back());
       idle_.pop_back();
-      return s;
+      if (s->IdleAndOpen()) return s;
+      // Closed while idle (the server restarted): nothing was sent on it,
+      // so a fresh connection replaces it. Closed outside the lock.
+      --open_;
+      stale.push_back(std::move(s));
     }
     ++open_;  // reserved; given back below if the connect fails
   }
@@ -358,36 +376,30 @@ absl::Status ConnectionPool::Ping() {
 }
 
 absl::Status ConnectionPool::Transaction(
-    StatementBuilder build, const std::vector<std::string_view>& redact) {
+    StatementBuilder build, const std::vector<std::string_view>& redact,
+    absl::FunctionRef<void()> alongside) {
   std::vector<std::string_view> secrets = redact;
   secrets.push_back(params_.password.Reveal());
-  for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
-    absl::Status begun = s->Exec("BEGIN", secrets);
-    if (!begun.ok()) {
-      const bool dead = !s->Healthy() && !s->timed_out();
-      Release(std::move(s));
-      // An idle connection whose server restarted: nothing ran, retry once
-      // on a fresh one.
-      if (dead && attempt == 0) continue;
-      return begun;
-    }
-    absl::StatusOr<std::vector<std::string>> statements = build(*s);
-    absl::Status st = statements.status();
-    if (st.ok()) {
-      for (const std::string& sql : *statements) {
-        st = s->Exec(sql, secrets);
-        if (!st.ok()) break;
-      }
-    }
-    if (statements.ok()) {
-      for (std::string& sql : *statements) WipeString(sql);
-    }
-    if (st.ok()) st = s->Exec("COMMIT", secrets);
-    if (!st.ok() && s->Healthy()) (void)s->Exec("ROLLBACK", secrets);
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Acquire());
+  absl::StatusOr<std::vector<std::string>> statements = build(*s);
+  if (!statements.ok()) {
     Release(std::move(s));
-    return st;
+    return statements.status();
   }
+  // One round trip: PostgreSQL runs the statements in order and skips the
+  // rest, COMMIT included, at the first error. Each ends on its own line so
+  // that a trailing "-- comment" cannot swallow what follows.
+  std::string sql = "BEGIN;\n";
+  for (std::string& statement : *statements) {
+    absl::StrAppend(&sql, statement, "\n;\n");
+    WipeString(statement);
+  }
+  sql += "COMMIT";
+  absl::Status st = s->Exec(sql, secrets, alongside);
+  WipeString(sql);
+  if (!st.ok() && s->Healthy()) (void)s->Exec("ROLLBACK", secrets);
+  Release(std::move(s));
+  return st;
 }
 
 absl::StatusOr<bool> ConnectionPool::RoleExists(std::string_view name) {

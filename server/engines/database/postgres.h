@@ -78,13 +78,16 @@ class ConnectionPool {
   // Opens (or borrows) a connection and runs "SELECT 1".
   absl::Status Ping();
 
-  // Runs the statements `build` makes in one transaction: BEGIN, each in
-  // order, COMMIT; on any error ROLLBACK and the error. `redact` lists
-  // secrets to remove from error messages (the pool's own password always
-  // is). A connection found dead before the transaction began is replaced
-  // and the call tried once more; after BEGIN nothing is repeated.
-  absl::Status Transaction(StatementBuilder build,
-                           const std::vector<std::string_view>& redact = {});
+  // Runs the statements `build` makes in one transaction, sent as one
+  // query (one round trip): BEGIN, each in order, COMMIT; on any error
+  // ROLLBACK and the error. `redact` lists secrets to remove from error
+  // messages (the pool's own password always is). `alongside` runs at
+  // most once, after the query is sent and before its answer is awaited
+  // (never if building or sending failed). An idle connection the server
+  // closed is replaced before use; once sent, nothing is repeated.
+  absl::Status Transaction(
+      StatementBuilder build, const std::vector<std::string_view>& redact = {},
+      absl::FunctionRef<void()> alongside = [] {});
 
   // Whether a role (login) named `name` exists (pg_roles).
   absl::StatusOr<bool> RoleExists(std::string_view name);
