@@ -1,13 +1,13 @@
 #include "server/engines/database/engine.h"
 
 #include <algorithm>
-#include <future>
 #include <utility>
 
 #include <sodium.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "kms/status_macros.h"
 #include "server/engines/database/database_records.pb.h"
 #include "server/engines/database/postgres.h"
@@ -497,19 +497,31 @@ absl::StatusOr<IssuedLogin> Engine::CreateLogin(std::string_view role_name,
   values.password = &login.password;
   values.expiration = login.expiration;
   const std::string login_key = LoginKey(role.db_name, login.username);
-  // The index entry is synced while PostgreSQL creates the login: the two
+  // The index entry is written while PostgreSQL creates the login: the two
   // waits overlap, and the entry is durable before the lease is registered
   // (a login whose lease was never registered lapses at VALID UNTIL).
-  std::future<absl::Status> indexed = std::async(
-      std::launch::async, [this, &login_key] { return view_.Put(login_key, ""); });
+  // Through the backend's group commit, so concurrent logins share a sync.
+  absl::Notification indexed;
+  absl::Status index_status = absl::FailedPreconditionError(
+      "index entry not written");
+  bool index_sent = false;
   absl::Status created = WithPool(role.db_name, [&](ConnectionPool& pool) {
     return pool.Transaction(
         [&](const Quoter& q) {
           return ExpandAll(role.creation_statements, values, q);
         },
-        {login.password.Reveal()});
+        {login.password.Reveal()},
+        [&] {
+          if (index_sent) return;  // WithPool may run this twice
+          index_sent = true;
+          view_.BatchAsync({storage::Mutation::Put(login_key, "")},
+                           [&](absl::Status st) {
+                             index_status = std::move(st);
+                             indexed.Notify();
+                           });
+        });
   });
-  const absl::Status index_status = indexed.get();
+  if (index_sent) indexed.WaitForNotification();
   if (created.ok() && !index_status.ok()) {
     created = index_status;
     DropFailedLogin(role.db_name, login.username,
