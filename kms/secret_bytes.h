@@ -8,7 +8,8 @@
 namespace arca::kms {
 
 // SecretBytes owns key material in libsodium guarded memory (sodium_malloc:
-// guard pages, mlock'd, never swapped) and wipes it on destruction. It is
+// guard pages, mlock'd, never swapped) and wipes it on destruction; the
+// wiped region may be kept for the next secret of the same size. It is
 // move-only; copies are explicit (Clone). It has no operator<<, so it cannot
 // end up in a log line. The bytes are reachable only through Reveal() and
 // MutableReveal(), so every use of raw key bytes is greppable.

@@ -85,6 +85,33 @@ TEST(SecretBytesTest, WipeEmptiesTheBuffer) {
   EXPECT_TRUE(s.empty());
 }
 
+// Freed regions are kept for reuse (guard pages cost syscalls per
+// allocation): wiped while kept, handed out again (newest first) at the
+// same size, still with the guard page right after the last byte.
+TEST(SecretBytesTest, FreedRegionIsWipedThenReusedWithItsGuardPage) {
+  const std::string first_secret = "reused secret!";
+  const std::string second_secret = "second secret.";
+  ASSERT_EQ(first_secret.size(), second_secret.size());
+  const volatile char* region = nullptr;
+  {
+    SecretBytes s = SecretBytes::CopyFrom(first_secret);
+    region = s.Reveal().data();
+  }
+  // The kept region is still mapped (that is the point of keeping it).
+  for (size_t i = 0; i < first_secret.size(); ++i) {
+    EXPECT_EQ(region[i], '\0') << "byte " << i << " not wiped";
+  }
+  SecretBytes again = SecretBytes::CopyFrom(second_secret);
+  EXPECT_EQ(static_cast<const volatile char*>(again.Reveal().data()), region);
+  EXPECT_EQ(again.Reveal(), second_secret);
+  EXPECT_DEATH(
+      {
+        const volatile char* p = again.Reveal().data();
+        (void)p[again.size()];
+      },
+      "");
+}
+
 TEST(RandomTest, RandomSecretHasRequestedSizeAndDiffersEachCall) {
   SecretBytes a = RandomSecret(32);
   SecretBytes b = RandomSecret(32);
