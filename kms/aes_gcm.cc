@@ -189,7 +189,7 @@ absl::StatusOr<std::string> AesGcm::Encrypt(
     std::string_view plaintext, std::string_view associated_data) const {
   std::string out(kNonceSize + plaintext.size() + kTagSize, '\0');
   unsigned char* p = reinterpret_cast<unsigned char*>(out.data());
-  RandomBytes(p, kNonceSize);
+  PublicRandomBytes(p, kNonceSize);
   const std::string_view nonce(out.data(), kNonceSize);
   absl::Status status =
       impl_->Seal(nonce, plaintext, associated_data, p + kNonceSize);

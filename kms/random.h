@@ -12,6 +12,12 @@ namespace arca::kms {
 // The CSPRNG (OpenSSL's per-thread CTR_DRBG, seeded from the kernel).
 // Thread-safe; aborts if the generator cannot be seeded.
 void RandomBytes(uint8_t* out, size_t size);
+// Random bytes for values that are public once used (nonces, request ids),
+// served from a per-thread buffer drawn 4 KiB at a time: one DRBG call per
+// few hundred nonces instead of one each. Never for keys, passwords or
+// tokens, as the buffer holds upcoming output in ordinary memory. A forked
+// child never repeats its parent's bytes.
+void PublicRandomBytes(uint8_t* out, size_t size);
 // `size` random bytes for non-secret uses (nonces, ids).
 std::string RandomString(size_t size);
 // `size` random bytes for keys.

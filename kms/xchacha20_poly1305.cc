@@ -95,7 +95,7 @@ absl::StatusOr<std::string> XChaCha20Poly1305::Encrypt(
     std::string_view plaintext, std::string_view associated_data) const {
   std::string out(kNonceSize + plaintext.size() + kTagSize, '\0');
   unsigned char* p = MutableBytes(out);
-  RandomBytes(p, kNonceSize);
+  PublicRandomBytes(p, kNonceSize);
   absl::Status status =
       SealInto(crypto_aead_xchacha20poly1305_ietf_encrypt,
                crypto_aead_xchacha20poly1305_ietf_messagebytes_max(), key_,

@@ -1,5 +1,9 @@
 #include "kms/secret_bytes.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <set>
 #include <string>
 #include <utility>
@@ -143,6 +147,49 @@ TEST(RandomTest, RandomBytesFillsEveryByte) {
     for (size_t i = 0; i < sizeof(buf); ++i) ored[i] |= buf[i];
   }
   for (size_t i = 0; i < sizeof(ored); ++i) EXPECT_NE(ored[i], 0) << i;
+}
+
+TEST(RandomTest, PublicRandomBytesAreDistinctAcrossBufferRefills) {
+  // 2,000 nonces of 12 bytes cross several 4 KiB refills; a refill that
+  // served stale or repeated bytes would show as a duplicate.
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    std::string nonce(12, '\0');
+    PublicRandomBytes(reinterpret_cast<uint8_t*>(nonce.data()), nonce.size());
+    seen.insert(nonce);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  // Oversized draws bypass the buffer and still fill every byte.
+  uint8_t big[4096] = {};
+  PublicRandomBytes(big, sizeof(big));
+  EXPECT_NE(std::string(reinterpret_cast<char*>(big), 64), std::string(64, '\0'));
+}
+
+TEST(RandomTest, ForkedChildDoesNotRepeatItsParentsPublicBytes) {
+  uint8_t warm[16];
+  PublicRandomBytes(warm, sizeof(warm));  // the parent's buffer is now full
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    uint8_t mine[16];
+    PublicRandomBytes(mine, sizeof(mine));
+    const bool ok = write(pipe_fds[1], mine, sizeof(mine)) == sizeof(mine);
+    _exit(ok ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  uint8_t childs[16] = {};
+  ASSERT_EQ(read(pipe_fds[0], childs, sizeof(childs)), 16);
+  close(pipe_fds[0]);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  // Without the fork handler, both would take the next 16 bytes of the
+  // same copied buffer.
+  uint8_t parents[16];
+  PublicRandomBytes(parents, sizeof(parents));
+  EXPECT_NE(std::memcmp(parents, childs, sizeof(parents)), 0);
 }
 
 }  // namespace
