@@ -433,6 +433,23 @@ TEST_F(DatabaseTest, PostgresDownMeansUnavailableAndRevocationWaitsForItsReturn)
   EXPECT_TRUE(pg_.QueryAs("arca_admin", admin_password_, "SELECT 1").ok);
 }
 
+// The pool's idle connection dies with a PostgreSQL restart; the first
+// call after it must get a fresh connection, not an error from the dead one.
+TEST_F(DatabaseTest, FirstCredsAfterAPostgresRestartSucceeds) {
+  v1::DatabaseCredsResponse before;
+  ASSERT_TRUE(Creds("app", &before).ok());  // leaves an idle connection
+  ASSERT_TRUE(pg_.Stop());
+  ASSERT_TRUE(pg_.Start());
+  for (int i = 0; i < 3; ++i) {
+    v1::DatabaseCredsResponse c;
+    grpc::Status st = Creds("app", &c);
+    ASSERT_TRUE(st.ok()) << "call " << i << " after the restart: "
+                         << st.error_message();
+    EXPECT_TRUE(RoleExists(c.username()));
+  }
+  EXPECT_TRUE(RoleExists(before.username()));
+}
+
 // A frozen PostgreSQL (SIGSTOP: sockets open, no answer) bounds every
 // call by the statement deadline, and calls that wait on it do not hold
 // the threads other RPCs are served on.
