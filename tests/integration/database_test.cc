@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -672,6 +674,13 @@ TEST_F(DatabaseTest, PasswordsNeverReachTheLogTheAuditLogOrTheDataDir) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(st.error_message(), ::testing::Not(HasSubstr(wrong.password())));
   arcad_.Kill(SIGTERM);
+  // The response line names the login and its lease, so an operator can
+  // tie a PostgreSQL role to the lease that will drop it.
+  std::ifstream audit_file(dir_.path() / "audit.log");
+  const std::string audit_log((std::istreambuf_iterator<char>(audit_file)),
+                              std::istreambuf_iterator<char>());
+  EXPECT_THAT(audit_log, HasSubstr(c.lease_id()));
+  EXPECT_THAT(audit_log, HasSubstr(c.username()));
   const std::string log = arcad_.Log();
   for (const std::string& secret : std::vector<std::string>{
            admin_password_, c.password(), wrong.password()}) {
