@@ -89,6 +89,21 @@ void TokenStore::Clear() {
   cache_.clear();
 }
 
+void TokenStore::CacheLocked(const TokenEntry& entry, bool replace) {
+  auto it = cache_.find(entry.id_hash());
+  if (it != cache_.end()) {
+    if (replace) it->second = entry;
+    return;
+  }
+  if (cache_.size() >= kMaxCachedEntries) cache_.erase(cache_.begin());
+  cache_.emplace(entry.id_hash(), entry);
+}
+
+size_t TokenStore::CachedEntries() const {
+  absl::MutexLock lock(&mu_);
+  return cache_.size();
+}
+
 absl::StatusOr<std::string> TokenStore::Hash(std::string_view token) const {
   absl::MutexLock lock(&mu_);
   if (salt_.empty()) return barrier::SealedError();
@@ -99,7 +114,7 @@ absl::Status TokenStore::Persist(const TokenEntry& entry) {
   RETURN_IF_ERROR(
       view_.Put(EntryKey(OwnerId(entry)), entry.SerializeAsString()));
   absl::MutexLock lock(&mu_);
-  cache_[entry.id_hash()] = entry;
+  CacheLocked(entry, /*replace=*/true);
   return absl::OkStatus();
 }
 
@@ -140,7 +155,7 @@ absl::StatusOr<IssuedToken> TokenStore::Issue(TokenEntry entry) {
   RETURN_IF_ERROR(view_.Batch(std::move(batch)));
   {
     absl::MutexLock lock(&mu_);
-    cache_[entry.id_hash()] = entry;
+    CacheLocked(entry, /*replace=*/true);
   }
   out.entry = std::move(entry);
   return out;
@@ -253,7 +268,7 @@ absl::StatusOr<std::optional<TokenEntry>> TokenStore::LookupHash(
   }
   if (!kms::ConstantTimeEquals(entry.id_hash(), hash)) return std::nullopt;
   absl::MutexLock lock(&mu_);
-  cache_.emplace(std::string(hash), entry);
+  CacheLocked(entry, /*replace=*/false);
   return entry;
 }
 

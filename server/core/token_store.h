@@ -69,6 +69,9 @@ class TokenStore : public auth::LoginIssuer {
   absl::Status Initialize();
   // Loads the salt after unseal.
   absl::Status Load();
+  // At most this many entries are kept in memory.
+  static constexpr size_t kMaxCachedEntries = 16384;
+  size_t CachedEntries() const;
   // Forgets the salt and the cache (on seal).
   void Clear();
 
@@ -121,7 +124,14 @@ class TokenStore : public auth::LoginIssuer {
   lease::Manager* leases_;
   mutable absl::Mutex mu_;
   kms::SecretBytes salt_ ABSL_GUARDED_BY(mu_);
+  // Every entry is in storage first, so one dropped from here is read back
+  // on its next use. Bounded: a server that logs in thousands of workloads
+  // a day would otherwise keep every unexpired token (768 h) in memory.
   absl::flat_hash_map<std::string, TokenEntry> cache_ ABSL_GUARDED_BY(mu_);
+  // Caches `entry`, replacing a cached copy only if `replace`; when full,
+  // drops an arbitrary other entry first.
+  void CacheLocked(const TokenEntry& entry, bool replace)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Serializes use counting so that N uses mean exactly N requests.
   absl::Mutex use_mu_;
 };

@@ -307,6 +307,31 @@ TEST_F(PipelineTest, TokenTreesAreDepthLimitedSoRevocationStaysBounded) {
   EXPECT_TRUE(absl::IsUnauthenticated(core_->tokens().Lookup(parent).status()));
 }
 
+TEST_F(PipelineTest, TokenCacheIsBoundedAndDroppedTokensStillResolve) {
+  TokenStore& tokens = core_->tokens();
+  std::vector<IssuedToken> issued;
+  const size_t n = TokenStore::kMaxCachedEntries + 500;
+  for (size_t i = 0; i < n; ++i) {
+    TokenParams params;
+    params.policies = {"default"};
+    params.orphan = true;
+    auto t = tokens.Create(nullptr, std::move(params));
+    ASSERT_TRUE(t.ok()) << t.status();
+    issued.push_back(*std::move(t));
+  }
+  EXPECT_LE(tokens.CachedEntries(), TokenStore::kMaxCachedEntries);
+  // Every token resolves, cached or read back from storage; a revoked one
+  // does not, whether or not it was cached.
+  for (const IssuedToken& t : issued) {
+    ASSERT_TRUE(tokens.Lookup(t.token).ok()) << t.entry.accessor();
+  }
+  EXPECT_LE(tokens.CachedEntries(), TokenStore::kMaxCachedEntries);
+  for (size_t i = 0; i < n; i += n / 8) {
+    ASSERT_TRUE(tokens.Revoke(issued[i].entry.id_hash()).ok());
+    EXPECT_TRUE(absl::IsUnauthenticated(tokens.Lookup(issued[i].token).status()));
+  }
+}
+
 TEST_F(PipelineTest, TokensAreStoredOnlyAsKeyedHashes) {
   IssuedToken t = Child(root_, {});
   for (const auto& [key, value] : backend_->Snapshot()) {
