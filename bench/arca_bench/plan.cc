@@ -8,8 +8,19 @@
 namespace arca::bench {
 
 std::vector<PlannedVariant> PlanVariants(
-    const std::vector<ScenarioSpec>& selected,
+    const std::vector<ScenarioSpec>& chosen,
     const std::vector<ScenarioSpec>& registered) {
+  // A ratio needs its baseline: bring each chosen scenario's, chosen or not.
+  std::vector<ScenarioSpec> selected = chosen;
+  for (const auto& s : chosen) {
+    if (s.baseline.empty()) continue;
+    const auto named = [&](const ScenarioSpec& r) {
+      return r.name == s.baseline;
+    };
+    if (std::any_of(selected.begin(), selected.end(), named)) continue;
+    auto it = std::find_if(registered.begin(), registered.end(), named);
+    if (it != registered.end()) selected.push_back(*it);
+  }
   std::vector<PlannedVariant> variants;
   std::set<Shape> all_shapes;
   for (const auto& s : selected) {

@@ -17,10 +17,11 @@ struct PlannedVariant {
 };
 
 // The variants of a run: each selected Arca scenario at its payload sizes;
-// each selected baseline at the shapes the selected scenarios that compare
-// with it ask for (with none: the single-item sizes of every selected
-// scenario, else 1 KiB); and each selected scenario's rpc_floor (taken from
-// `registered`, selected or not) at that scenario's shapes.
+// each selected scenario's baseline (from `registered`, selected or not) at
+// the shapes the scenarios that compare with it ask for (a baseline selected
+// with none: the single-item sizes of every selected scenario, else 1 KiB);
+// and each selected scenario's rpc_floor (likewise) at that scenario's
+// shapes.
 std::vector<PlannedVariant> PlanVariants(
     const std::vector<ScenarioSpec>& selected,
     const std::vector<ScenarioSpec>& registered);

@@ -74,6 +74,23 @@ TEST(BenchPlanTest, ASelectedEchoFloorKeepsItsSingleShapesAndAddsTheBatch) {
             1);
 }
 
+TEST(BenchPlanTest, AScenarioChosenAloneBringsItsBaselineAtItsShape) {
+  // transit-batch alone: aead-floor (its baseline) at its batch shape, and
+  // the echo floor at the batch shape only.
+  auto plan = PlanVariants(Select({"transit-batch"}), RegisteredScenarios());
+  EXPECT_EQ(ShapesOf(plan, "aead-floor"),
+            (std::vector<Shape>{{1024, 1000, 0}}));
+  EXPECT_EQ(ShapesOf(plan, "echo-floor"), std::vector<Shape>{kBatchFloor});
+  // transit-encrypt alone: echo-floor at each of its three sizes, as when
+  // both are chosen, and once each.
+  plan = PlanVariants(Select({"transit-encrypt"}), RegisteredScenarios());
+  const auto alone = ShapesOf(plan, "echo-floor");
+  plan = PlanVariants(Select({"transit-encrypt", "echo-floor"}),
+                      RegisteredScenarios());
+  EXPECT_EQ(alone.size(), 3u);
+  EXPECT_EQ(alone, ShapesOf(plan, "echo-floor"));
+}
+
 TEST(BenchPlanTest, WithoutTransitBatchNoBatchEchoRuns) {
   const auto plan =
       PlanVariants(Select({"transit-encrypt", "echo-floor"}),
