@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -33,7 +34,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   c_argv.push_back(nullptr);
 
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    // The token for --address is the bench's alone: no server it starts
+    // (postgres runs as another user) may read it from its environment.
+    if (std::string_view(*e).starts_with("ARCA_TOKEN=")) continue;
+    env.emplace_back(*e);
+  }
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> c_env;
   for (auto& e : env) c_env.push_back(e.data());

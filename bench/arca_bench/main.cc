@@ -4,17 +4,25 @@
 // report and a Markdown summary. See docs/performance.md.
 
 #include <malloc.h>
+#include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -33,6 +41,44 @@
 
 namespace arca::bench {
 namespace {
+
+// Set by SIGINT/SIGTERM: the run stops after the current step and stops
+// its servers (a second signal kills at once; the servers die with it).
+std::atomic<bool> interrupted{false};
+
+extern "C" void OnInterrupt(int) {
+  interrupted.store(true);
+  static constexpr char kMessage[] =
+      "\narca-bench: interrupted; stopping the servers after this step\n";
+  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+}
+
+void CatchInterrupts() {
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// Fails before any server starts if `path` cannot be written; leaves no file
+// behind that was not there.
+absl::Status CheckWritable(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+  }
+  const bool existed = std::filesystem::exists(path, ec);
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  std::fclose(f);
+  if (!existed) std::filesystem::remove(path, ec);
+  return absl::OkStatus();
+}
 
 struct Flags {
   bool quick = false;
@@ -236,6 +282,10 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                    "1..10000, e.g. 1,16,64\n";
       return 2;
     }
+    if (std::find(levels.begin(), levels.end(), c) != levels.end()) {
+      std::cerr << "arca-bench: --concurrency lists " << c << " twice\n";
+      return 2;
+    }
     levels.push_back(c);
   }
   std::vector<ScenarioSpec> selected;
@@ -251,10 +301,32 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                   << "' (see --list)\n";
         return 2;
       }
+      if (std::any_of(selected.begin(), selected.end(),
+                      [&](const ScenarioSpec& s) { return s.name == name; })) {
+        std::cerr << "arca-bench: --scenarios lists " << name << " twice\n";
+        return 2;
+      }
       selected.push_back(*it);
     }
   }
 
+  {
+    std::error_code ec;
+    const auto out = std::filesystem::weakly_canonical(flags.out, ec);
+    const auto md = std::filesystem::weakly_canonical(flags.markdown, ec);
+    if (flags.out == flags.markdown || (!out.empty() && out == md)) {
+      std::cerr << "arca-bench: --out and --markdown name the same file\n";
+      return 2;
+    }
+  }
+  for (const std::string& path : {flags.out, flags.markdown}) {
+    if (absl::Status st = CheckWritable(path); !st.ok()) {
+      std::cerr << "arca-bench: " << st.message() << "\n";
+      return 2;
+    }
+  }
+
+  CatchInterrupts();
   const absl::Time run_start = absl::Now();
   ServerOptions server_options;
   server_options.arcad_path = flags.arcad_path;
@@ -274,7 +346,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     TempDir* dir;
     bool succeeded = false;
     ~KeepLogsOnFailure() {
-      if (succeeded) return;
+      if (succeeded || interrupted.load()) return;
       dir->Keep();
       std::cerr << "arca-bench: server logs kept in " << dir->path().string()
                 << "\n";
@@ -301,6 +373,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     }
     report.memory = *memory;
   }
+  if (interrupted.load()) return 130;
 
   Servers servers(server_options);
   std::vector<Variant> variants;
@@ -338,9 +411,13 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     context.channel =
         v.server->channels.empty() ? nullptr : v.server->channels[0];
     context.address = v.server->address;
-    // Baselines send a token of the same length so headers weigh the same.
+    // Baselines get a stand-in of the token's length, so headers weigh the
+    // same and the real token never reaches a server that is not arcad.
     context.token =
-        servers.token().empty() ? std::string(48, 'x') : servers.token();
+        v.spec.server == ServerKind::kArcad
+            ? servers.token()
+            : std::string(servers.token().empty() ? 48 : servers.token().size(),
+                          'x');
     context.payload_bytes = v.shape.payload_bytes;
     context.items = v.shape.items;
     context.response_bytes = v.shape.response_bytes;
@@ -363,7 +440,16 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       return 1;
     }
   }
+  const auto is_arca = [](const Variant& v) { return !v.spec.is_baseline(); };
+  const bool chose_arca = std::any_of(variants.begin(), variants.end(), is_arca);
   std::erase_if(variants, [](const Variant& v) { return !v.scenario; });
+  if (chose_arca && std::none_of(variants.begin(), variants.end(), is_arca)) {
+    progress_line.Clear();
+    std::cerr << "arca-bench: "
+              << (flags.address.empty() ? "arcad" : flags.address) << " serves none of the chosen Arca scenarios (is it arcad?)\n";
+    return 1;
+  }
+  if (interrupted.load()) return 130;
   // Scenario order for the report: as registered (Arca first), then size.
   std::stable_sort(variants.begin(), variants.end(),
                    [&](const Variant& a, const Variant& b) {
@@ -387,14 +473,9 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       for (size_t vi = 0; vi < variants.size(); ++vi) {
         Variant& v = variants[vi];
         ++step_number;
-        if (v.spec.max_in_flight > 0 && level > v.spec.max_in_flight) {
-          if (round == 0) {
-            report.not_run.push_back(
-                {absl::StrCat(v.spec.name, " at ", level, " in flight"),
-                 absl::StrCat("runs at most ", v.spec.max_in_flight,
-                              " in flight (each call takes seconds)")});
-          }
-          continue;
+        if (interrupted.load()) {
+          progress_line.Clear();
+          return 130;
         }
         StepOptions options;
         options.concurrency = level;
@@ -471,6 +552,10 @@ int Run(const Flags& flags_in, int argc, char** argv) {
               entry.server_cpu_s =
                   after->cpu_seconds - server_before->cpu_seconds;
               entry.server_peak_rss_mib = after->peak_rss_mib;
+            } else {
+              progress_line.Clear();
+              std::cerr << "arca-bench: no figures for " << v.server->name
+                        << ": " << after.status().message() << "\n";
             }
           }
           if (self_before.has_value()) {
@@ -509,17 +594,23 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   report.machine["run_seconds"] =
       std::round(absl::ToDoubleSeconds(absl::Now() - run_start) * 10) / 10;
 
-  std::ofstream json_out(flags.out);
-  json_out << ToJson(report).dump(2) << "\n";
+  // The summary goes to stdout first, so a file that cannot be written
+  // after all (a full disk) loses no figures.
   const std::string markdown = ToMarkdown(report);
-  std::ofstream md_out(flags.markdown);
-  md_out << markdown;
-  if (!json_out || !md_out) {
-    std::cerr << "arca-bench: cannot write " << flags.out << " or "
-              << flags.markdown << "\n";
-    return 1;
+  std::cout << markdown << std::flush;
+  for (const auto& [path, text] :
+       {std::pair<std::string, std::string>{flags.out,
+                                            ToJson(report).dump(2) + "\n"},
+        {flags.markdown, markdown}}) {
+    std::ofstream file(path);
+    file << text;
+    file.flush();
+    if (!file) {
+      std::cerr << "arca-bench: cannot write " << path << ": "
+                << std::strerror(errno) << "\n";
+      return 1;
+    }
   }
-  std::cout << markdown;
 
   int64_t errors = 0;
   for (const auto& r : report.results) errors += r.step.errors;
@@ -542,6 +633,23 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   arca::bench::Flags flags;
+  const CLI::Validator non_empty(
+      [](std::string& s) {
+        return s.empty() ? std::string("must not be empty") : std::string();
+      },
+      "NONEMPTY");
+  // NaN, infinities and negatives would measure nonsense without an error.
+  const auto seconds_from = [](double min) {
+    return CLI::Validator(
+        [min](std::string& s) {
+          double v = 0;
+          if (!absl::SimpleAtod(s, &v) || !std::isfinite(v) || v < min) {
+            return absl::StrCat("wants a finite number of seconds >= ", min);
+          }
+          return std::string();
+        },
+        "SECONDS");
+  };
   CLI::App app{
       "arca-bench: Arca's load generator, with baselines in the same run"};
   app.add_flag("--quick", flags.quick,
@@ -549,17 +657,23 @@ int main(int argc, char** argv) {
                "memory load): under a minute on 2 cores");
   app.add_flag("--list", flags.list, "List the scenarios and exit");
   app.add_option("--scenarios", flags.scenarios,
-                 "Comma-separated scenario names (default: all, see --list)");
+                 "Comma-separated scenario names (default: all, see --list); "
+                 "each brings its baseline")
+      ->check(non_empty);
   app.add_option("--concurrency", flags.concurrency,
                  "Comma-separated requests in flight per step (default "
-                 "1,4,16,64,256; --quick 1,16)");
+                 "1,4,16,64,256; --quick 1,16)")
+      ->check(non_empty);
   app.add_option("--duration", flags.duration_s,
-                 "Measured seconds per step (default 5; --quick 0.3)");
+                 "Measured seconds per step (default 5; --quick 0.3)")
+      ->check(seconds_from(0.05));
   app.add_option(
       "--warmup", flags.warmup_s,
-      "Unmeasured seconds before each step (default 1; --quick 0.1)");
+      "Unmeasured seconds before each step (default 1; --quick 0.1)")
+      ->check(seconds_from(0));
   app.add_option("--ops", flags.ops,
-                 "Measure this many requests per step instead of --duration");
+                 "Measure this many requests per step instead of --duration")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option("--repeat", flags.repeat,
                  "Rounds of every step, interleaved and summed (evens out "
                  "bursts of other load on a shared machine)")
@@ -574,10 +688,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   app.add_option("--memory-secrets", flags.memory_secrets,
                  "Secrets stored in a fresh arcad to measure its RSS "
-                 "(default 100000; --quick 0)");
+                 "(default 100000; --quick 0)")
+      ->check(CLI::Range(0, 10000000));
   app.add_option("--address", flags.address,
                  "Target this arcad instead of starting one (token from "
-                 "ARCA_TOKEN or ~/.arca-token)");
+                 "ARCA_TOKEN or ~/.arca-token)")
+      ->check(non_empty);
   app.add_option("--arcad", flags.arcad_path, "arcad binary")
       ->capture_default_str();
   app.add_option("--echo-server", flags.echo_server_path, "echo_server binary")
@@ -589,10 +705,14 @@ int main(int argc, char** argv) {
                  "(default: the newest /usr/lib/postgresql/*/bin)");
   app.add_option("--work-dir", flags.work_dir,
                  "Parent of the data dirs of arcad and etcd (default $TMPDIR "
-                 "or /tmp)");
-  app.add_option("--out", flags.out, "JSON report")->capture_default_str();
+                 "or /tmp); must exist")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--out", flags.out, "JSON report")
+      ->capture_default_str()
+      ->check(non_empty);
   app.add_option("--markdown", flags.markdown,
-                 "Markdown summary (default: --out with .md)");
+                 "Markdown summary (default: --out with .md)")
+      ->check(non_empty);
   CLI11_PARSE(app, argc, argv);
   return arca::bench::Run(flags, argc, argv);
 }

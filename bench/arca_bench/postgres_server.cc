@@ -76,10 +76,13 @@ std::string PostgresVersion(const std::string& bin_dir) {
   char line[256];
   std::string version;
   if (fgets(line, sizeof(line), pipe) != nullptr) {
+    // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)": the word
+    // after "(PostgreSQL) ".
     absl::string_view l = absl::StripSuffix(absl::string_view(line), "\n");
-    const size_t space = l.rfind(' ');
-    version =
-        std::string(space == absl::string_view::npos ? l : l.substr(space + 1));
+    constexpr absl::string_view kMarker = "(PostgreSQL) ";
+    const size_t at = l.find(kMarker);
+    if (at != absl::string_view::npos) l.remove_prefix(at + kMarker.size());
+    version = std::string(l.substr(0, l.find(' ')));
   }
   pclose(pipe);
   return version;

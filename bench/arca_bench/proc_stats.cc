@@ -42,6 +42,11 @@ absl::StatusOr<ProcSample> ReadProcSample(pid_t pid) {
   }
   std::vector<std::string> fields =
       absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipEmpty());
+  // A server that died mid-step is a zombie until reaped: its figures are
+  // gone, not zero.
+  if (!fields.empty() && (fields[0] == "Z" || fields[0] == "X")) {
+    return absl::NotFoundError(absl::StrCat("process ", pid, " has exited"));
+  }
   uint64_t utime = 0, stime = 0;
   if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
       !absl::SimpleAtoi(fields[12], &stime)) {

@@ -11,13 +11,14 @@ namespace {
 
 using nlohmann::json;
 
-json OrNull(const std::optional<double>& v) {
-  return v.has_value() ? json(*v) : json(nullptr);
-}
-
 double Round(double v, int digits) {
   const double scale = std::pow(10.0, digits);
   return std::round(v * scale) / scale;
+}
+
+// Sums of /proc ticks print as 0.19999999999999998 unless rounded.
+json OrNull(const std::optional<double>& v, int digits) {
+  return v.has_value() ? json(Round(*v, digits)) : json(nullptr);
 }
 
 // The performance targets of issue 4 that compare two entries.
@@ -59,10 +60,18 @@ json Targets(const Report& report) {
       }
     }
     if (found == nullptr || !found->ratio.has_value()) {
+      bool scenario_ran = false;
+      bool level_ran = false;
+      for (const auto& r : report.results) {
+        scenario_ran = scenario_ran || r.scenario == t.scenario;
+        level_ran = level_ran || r.concurrency == t.concurrency;
+      }
       j["measured"] = nullptr;
       j["met"] = nullptr;
-      j["note"] =
-          "not run: scenario or its baseline not selected or not built yet";
+      j["note"] = !level_ran ? absl::StrCat("not run: no step at ",
+                                            t.concurrency, " in flight")
+                  : !scenario_ran ? "not run: scenario not selected"
+                                  : "not run: its baseline did not run";
     } else {
       j["measured"] = Round(*found->ratio, 3);
       bool met = *found->ratio >= t.min_ratio;
@@ -212,11 +221,11 @@ json ToJson(const Report& report) {
     j["errors"] = r.step.errors;
     if (!r.step.first_error.empty()) j["first_error"] = r.step.first_error;
     j["server"] = r.server;
-    j["server_cpu_s"] = OrNull(r.server_cpu_s);
+    j["server_cpu_s"] = OrNull(r.server_cpu_s, 3);
     j["server_cpu_us_per_op"] = r.server_cpu_us_per_op.has_value()
                                     ? json(Round(*r.server_cpu_us_per_op, 1))
                                     : json(nullptr);
-    j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib);
+    j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib, 1);
     j["server_peak_rss_scope"] =
         r.peak_rss_is_per_step ? "step" : "since start";
     j["client_cpu_s"] = Round(r.client_cpu_s, 3);

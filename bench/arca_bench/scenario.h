@@ -131,10 +131,6 @@ struct ScenarioSpec {
   std::string baseline = {};
   // Messages of `payload_bytes` per operation (a batch call's items).
   int items_per_op = 1;
-  // Most requests in flight this scenario runs at (0: no limit); higher
-  // levels are reported as not run. For calls so slow that a queue of them
-  // would take minutes to drain.
-  int max_in_flight = 0;
   // How the baseline must run to match this scenario at a payload size
   // (request and response sizes, items); unset: {payload, items_per_op, 0}.
   std::function<Shape(size_t payload_bytes)> baseline_shape = {};

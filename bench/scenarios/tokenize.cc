@@ -178,8 +178,6 @@ const ScenarioRegistrar kRegistrar({
      .server = ServerKind::kArcad,
      .payload_sizes = {kPanBytes},
      .items_per_op = kBatchItems,
-     // Each vaulted token is its own synced write: ~4 s per call here.
-     .max_in_flight = 1,
      .factory = [] { return std::make_unique<TokenizeEncode>(false, true); }},
 });
 
