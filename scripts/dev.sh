@@ -56,7 +56,7 @@ printf 's3cr3t-%s' "$RANDOM" | "$arca" kv put demo/db username=app password=-
 step arca kv get demo/db;   "$arca" kv get demo/db
 step arca kv get demo/db --field username; "$arca" kv get demo/db --field username
 step arca kv metadata get demo/db; "$arca" kv metadata get demo/db
-step "printf 'IBAN DE89 3704 0044 0532 0130 00' | arca transit encrypt loans" "(creates the key)"
+step "printf 'IBAN DE89 3704 0044 0532 0130 00' | arca transit encrypt loans" "(creates the key if missing)"
 ct=$(printf 'IBAN DE89 3704 0044 0532 0130 00' | "$arca" transit encrypt loans)
 echo "$ct"
 step 'arca transit decrypt loans <<< "$ciphertext"'
