@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libssl-dev librocksdb-dev libabsl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libre2-dev
+  libjemalloc-dev  # arcad's allocator
   postgresql libpq-dev  # database engine (libpq), its tests, arca-bench pg-floor
   etcd-server gnuplot-nox jq  # arca-bench: etcd baseline; bench/plot
 )
