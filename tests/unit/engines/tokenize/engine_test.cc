@@ -419,6 +419,38 @@ TEST_F(TokenizeEngineTest, VaultedTokenKeepsFormatAndValueIsNeverStoredInClear) 
   EXPECT_THAT(AllStoredBytes(), Not(HasSubstr(canary.substr(6, 6))));
 }
 
+TEST_F(TokenizeEngineTest, EachRandomDigitOfAVaultedTokenIsUniform) {
+  // Tokens of one card: positions 6..11 are drawn. 2,000 tokens give each
+  // digit 200 expected hits per position; a draw that reused or skipped
+  // random bytes (equal digits, a constant position) lands far outside
+  // 120..280 (more than 6 standard deviations).
+  Create("vault", Vault("pan"));
+  const std::string pan = "4000123456789010";
+  std::vector<EncodeItem> items(2000);
+  for (auto& item : items) item.value = pan;
+  auto r = engine_->BatchEncode("vault", "vault", items);
+  ASSERT_OK(r.status());
+  int counts[6][10] = {};
+  int equal_neighbours = 0;
+  for (const auto& result : *r) {
+    ASSERT_OK(result.status);
+    for (int pos = 0; pos < 6; ++pos) {
+      const char d = result.token[6 + pos];
+      ASSERT_TRUE(d >= '0' && d <= '9');
+      ++counts[pos][d - '0'];
+      if (pos > 0 && d == result.token[5 + pos]) ++equal_neighbours;
+    }
+  }
+  for (int pos = 0; pos < 6; ++pos) {
+    for (int digit = 0; digit < 10; ++digit) {
+      EXPECT_GT(counts[pos][digit], 120) << pos << " " << digit;
+      EXPECT_LT(counts[pos][digit], 280) << pos << " " << digit;
+    }
+  }
+  // Neighbouring digits are independent: equal one time in ten.
+  EXPECT_NEAR(equal_neighbours, 2000 * 5 / 10, 300);
+}
+
 TEST_F(TokenizeEngineTest, NonConvergentTokensDifferAndLookupIsRefused) {
   Create("vault", Vault("pan"));
   const std::string pan = RandomPan();
