@@ -29,9 +29,16 @@ using EncodeOp = UnaryOp<v1::TokenizeEncodeRequest, v1::TokenizeEncodeResponse>;
 using BatchEncodeOp =
     UnaryOp<v1::TokenizeBatchEncodeRequest, v1::TokenizeBatchEncodeResponse>;
 
-// A 16-digit card number, distinct for each n below 10^6.
+// A 16-digit card number of one issuer (BIN 411111), distinct for each n
+// below 10^6, with the last four digits spread as real cards' are: the
+// `pan` template keeps the BIN and the last four, so cards that all ended in
+// 1234 would share one space of 10^6 tokens and the run would measure that
+// space filling up (collisions and retries) instead of tokenization.
 std::string Pan(uint64_t n) {
-  return absl::StrFormat("411111%06d1234", static_cast<int>(n % 1000000));
+  n %= 1000000;
+  const uint64_t last4 = (n * 7919 + n / 10000) % 10000;
+  return absl::StrFormat("411111%06d%04d", static_cast<int>(n),
+                         static_cast<int>(last4));
 }
 
 // Creates both transformations and the role binding them; existing ones (a
