@@ -82,6 +82,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     // it can stop its servers: no orphaned arcad or etcd after a crash.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
+    // Its own process group: a Ctrl-C at the terminal reaches the bench,
+    // which stops its servers in order, not the servers mid-step.
+    setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -44,10 +44,10 @@ namespace {
 
 // Set by SIGINT/SIGTERM: the run stops after the current step and stops
 // its servers (a second signal kills at once; the servers die with it).
-std::atomic<bool> interrupted{false};
+std::atomic<int> interrupted{0};  // the signal, once one came
 
-extern "C" void OnInterrupt(int) {
-  interrupted.store(true);
+extern "C" void OnInterrupt(int signo) {
+  interrupted.store(signo);
   static constexpr char kMessage[] =
       "\narca-bench: interrupted; stopping the servers after this step\n";
   [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
@@ -60,6 +60,12 @@ void CatchInterrupts() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+}
+
+// The exit status of a run stopped by a signal: 128 + its number.
+int Interrupted() {
+  std::cerr << "arca-bench: stopped; no report written\n";
+  return 128 + interrupted.load();
 }
 
 // Fails before any server starts if `path` cannot be written; leaves no file
@@ -268,7 +274,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   const std::vector<ScenarioSpec> registered = RegisteredScenarios();
   if (flags.list) {
     for (const auto& s : registered) {
-      std::cout << absl::StrFormat("%-16s %s%s\n", s.name, s.description,
+      std::cout << absl::StrFormat("%-22s %s%s\n", s.name, s.description,
                                    s.is_baseline() ? " [baseline]" : "");
     }
     return 0;
@@ -296,6 +302,11 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       auto it =
           std::find_if(registered.begin(), registered.end(),
                        [&](const ScenarioSpec& s) { return s.name == name; });
+      if (name.empty()) {
+        std::cerr << "arca-bench: --scenarios has an empty name (a stray "
+                     "comma?)\n";
+        return 2;
+      }
       if (it == registered.end()) {
         std::cerr << "arca-bench: unknown scenario '" << name
                   << "' (see --list)\n";
@@ -346,7 +357,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     TempDir* dir;
     bool succeeded = false;
     ~KeepLogsOnFailure() {
-      if (succeeded || interrupted.load()) return;
+      if (succeeded || interrupted.load() != 0) return;
       dir->Keep();
       std::cerr << "arca-bench: server logs kept in " << dir->path().string()
                 << "\n";
@@ -367,13 +378,14 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     auto memory = MeasureMemory(server_options, flags.memory_secrets, 1024);
     if (!memory.ok()) {
       progress_line.Clear();
+      if (interrupted.load() != 0) return Interrupted();
       std::cerr << "arca-bench: memory measurement failed: "
                 << memory.status().message() << "\n";
       return 1;
     }
     report.memory = *memory;
   }
-  if (interrupted.load()) return 130;
+  if (interrupted.load() != 0) return Interrupted();
 
   Servers servers(server_options);
   std::vector<Variant> variants;
@@ -387,6 +399,10 @@ int Run(const Flags& flags_in, int argc, char** argv) {
                             b.spec.server != ServerKind::kArcad;
                    });
   for (auto& v : variants) {
+    if (interrupted.load() != 0) {
+      progress_line.Clear();
+      return Interrupted();
+    }
     progress_line.Show(absl::StrCat("preparing ", v.spec.name));
     auto server = servers.Get(v.spec.server);
     if (!server.ok()) {
@@ -449,7 +465,7 @@ int Run(const Flags& flags_in, int argc, char** argv) {
               << (flags.address.empty() ? "arcad" : flags.address) << " serves none of the chosen Arca scenarios (is it arcad?)\n";
     return 1;
   }
-  if (interrupted.load()) return 130;
+  if (interrupted.load() != 0) return Interrupted();
   // Scenario order for the report: as registered (Arca first), then size.
   std::stable_sort(variants.begin(), variants.end(),
                    [&](const Variant& a, const Variant& b) {
@@ -473,9 +489,9 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       for (size_t vi = 0; vi < variants.size(); ++vi) {
         Variant& v = variants[vi];
         ++step_number;
-        if (interrupted.load()) {
+        if (interrupted.load() != 0) {
           progress_line.Clear();
-          return 130;
+          return Interrupted();
         }
         StepOptions options;
         options.concurrency = level;
@@ -611,6 +627,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
       return 1;
     }
   }
+  std::cerr << "arca-bench: report in " << flags.out << " and "
+            << flags.markdown << "\n";
 
   int64_t errors = 0;
   for (const auto& r : report.results) errors += r.step.errors;
