@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -50,7 +49,8 @@ extern "C" void OnInterrupt(int signo) {
   interrupted.store(signo);
   static constexpr char kMessage[] =
       "\narca-bench: interrupted; stopping the servers after this step\n";
-  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  [[maybe_unused]] ssize_t n =
+      write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
 }
 
 void CatchInterrupts() {
@@ -299,21 +299,19 @@ int Run(const Flags& flags_in, int argc, char** argv) {
     selected = registered;
   } else {
     for (absl::string_view name : absl::StrSplit(flags.scenarios, ',')) {
-      auto it =
-          std::find_if(registered.begin(), registered.end(),
-                       [&](const ScenarioSpec& s) { return s.name == name; });
       if (name.empty()) {
         std::cerr << "arca-bench: --scenarios has an empty name (a stray "
                      "comma?)\n";
         return 2;
       }
+      const auto named = [&](const ScenarioSpec& s) { return s.name == name; };
+      auto it = std::find_if(registered.begin(), registered.end(), named);
       if (it == registered.end()) {
         std::cerr << "arca-bench: unknown scenario '" << name
                   << "' (see --list)\n";
         return 2;
       }
-      if (std::any_of(selected.begin(), selected.end(),
-                      [&](const ScenarioSpec& s) { return s.name == name; })) {
+      if (std::any_of(selected.begin(), selected.end(), named)) {
         std::cerr << "arca-bench: --scenarios lists " << name << " twice\n";
         return 2;
       }
@@ -462,7 +460,8 @@ int Run(const Flags& flags_in, int argc, char** argv) {
   if (chose_arca && std::none_of(variants.begin(), variants.end(), is_arca)) {
     progress_line.Clear();
     std::cerr << "arca-bench: "
-              << (flags.address.empty() ? "arcad" : flags.address) << " serves none of the chosen Arca scenarios (is it arcad?)\n";
+              << (flags.address.empty() ? "arcad" : flags.address)
+              << " serves none of the chosen Arca scenarios (is it arcad?)\n";
     return 1;
   }
   if (interrupted.load() != 0) return Interrupted();

@@ -16,8 +16,9 @@ double Round(double v, int digits) {
   return std::round(v * scale) / scale;
 }
 
-// Sums of /proc ticks print as 0.19999999999999998 unless rounded.
-json OrNull(const std::optional<double>& v, int digits) {
+// Every figure is rounded: sums of /proc ticks print as 0.19999999999999998
+// otherwise.
+json RoundedOrNull(const std::optional<double>& v, int digits) {
   return v.has_value() ? json(Round(*v, digits)) : json(nullptr);
 }
 
@@ -221,37 +222,28 @@ json ToJson(const Report& report) {
     j["errors"] = r.step.errors;
     if (!r.step.first_error.empty()) j["first_error"] = r.step.first_error;
     j["server"] = r.server;
-    j["server_cpu_s"] = OrNull(r.server_cpu_s, 3);
-    j["server_cpu_us_per_op"] = r.server_cpu_us_per_op.has_value()
-                                    ? json(Round(*r.server_cpu_us_per_op, 1))
-                                    : json(nullptr);
-    j["server_peak_rss_mib"] = OrNull(r.server_peak_rss_mib, 1);
+    j["server_cpu_s"] = RoundedOrNull(r.server_cpu_s, 3);
+    j["server_cpu_us_per_op"] = RoundedOrNull(r.server_cpu_us_per_op, 1);
+    j["server_peak_rss_mib"] = RoundedOrNull(r.server_peak_rss_mib, 1);
     j["server_peak_rss_scope"] =
         r.peak_rss_is_per_step ? "step" : "since start";
     j["client_cpu_s"] = Round(r.client_cpu_s, 3);
-    j["client_cpu_us_per_op"] = r.client_cpu_us_per_op.has_value()
-                                    ? json(Round(*r.client_cpu_us_per_op, 1))
-                                    : json(nullptr);
+    j["client_cpu_us_per_op"] = RoundedOrNull(r.client_cpu_us_per_op, 1);
     j["baseline"] = r.baseline.empty() ? json(nullptr) : json(r.baseline);
-    j["baseline_ops_per_s"] = r.baseline_ops_per_s.has_value()
-                                  ? json(Round(*r.baseline_ops_per_s, 1))
-                                  : json(nullptr);
+    j["baseline_ops_per_s"] = RoundedOrNull(r.baseline_ops_per_s, 1);
     j["ratio_of"] = r.baseline.empty()
                         ? json(nullptr)
                         : json(r.ratio_of_bytes ? "bytes_per_s" : "ops_per_s");
-    j["ratio"] = r.ratio.has_value() ? json(Round(*r.ratio, 3)) : json(nullptr);
+    j["ratio"] = RoundedOrNull(r.ratio, 3);
     if (!r.rpc_floor.empty()) {
-      auto rounded = [](const std::optional<double>& v, int digits) {
-        return v.has_value() ? json(Round(*v, digits)) : json(nullptr);
-      };
       j["rpc_floor"] = r.rpc_floor;
       j["rpc_floor_payload_bytes"] = r.rpc_floor_shape.payload_bytes;
       j["rpc_floor_items_per_op"] = r.rpc_floor_shape.items;
       j["rpc_floor_response_bytes"] = r.rpc_floor_shape.response_bytes;
-      j["rpc_floor_ops_per_s"] = rounded(r.rpc_floor_ops_per_s, 1);
-      j["rpc_floor_bytes_per_s"] = rounded(r.rpc_floor_bytes_per_s, 0);
-      j["rpc_floor_ratio"] = rounded(r.rpc_floor_ratio, 3);
-      j["rpc_floor_vs_baseline"] = rounded(r.rpc_floor_vs_baseline, 3);
+      j["rpc_floor_ops_per_s"] = RoundedOrNull(r.rpc_floor_ops_per_s, 1);
+      j["rpc_floor_bytes_per_s"] = RoundedOrNull(r.rpc_floor_bytes_per_s, 0);
+      j["rpc_floor_ratio"] = RoundedOrNull(r.rpc_floor_ratio, 3);
+      j["rpc_floor_vs_baseline"] = RoundedOrNull(r.rpc_floor_vs_baseline, 3);
     }
     results.push_back(j);
   }
