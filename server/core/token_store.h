@@ -129,7 +129,7 @@ class TokenStore : public auth::LoginIssuer {
   // a day would otherwise keep every unexpired token (768 h) in memory.
   absl::flat_hash_map<std::string, TokenEntry> cache_ ABSL_GUARDED_BY(mu_);
   // Caches `entry`, replacing a cached copy only if `replace`; when full,
-  // drops an arbitrary other entry first.
+  // drops an arbitrary eighth of the others first.
   void CacheLocked(const TokenEntry& entry, bool replace)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Serializes use counting so that N uses mean exactly N requests.
