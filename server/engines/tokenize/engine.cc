@@ -806,16 +806,14 @@ struct Engine::Impl {
   // taking the DRBG's lock), and rejection sampling keeps each uniform.
   static void RandomNumerals(uint32_t radix, std::vector<uint16_t>& x) {
     const uint32_t limit = 65536 - (65536 % radix);
-    std::vector<uint8_t> b(2 * x.size());
-    kms::RandomBytes(b.data(), b.size());
-    for (size_t i = 0; i < x.size(); ++i) {
-      uint32_t r = (uint32_t{b[2 * i]} << 8) | b[2 * i + 1];
-      while (r >= limit) {
-        uint8_t more[2];
-        kms::RandomBytes(more, 2);
-        r = (uint32_t{more[0]} << 8) | more[1];
+    // Drawn straight into `x`, 16 bits per numeral, then reduced in place.
+    kms::RandomBytes(reinterpret_cast<uint8_t*>(x.data()),
+                     x.size() * sizeof(uint16_t));
+    for (uint16_t& n : x) {
+      while (n >= limit) {
+        kms::RandomBytes(reinterpret_cast<uint8_t*>(&n), sizeof(n));
       }
-      x[i] = static_cast<uint16_t>(r % radix);
+      n = static_cast<uint16_t>(n % radix);
     }
   }
 
