@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -676,9 +674,7 @@ TEST_F(DatabaseTest, PasswordsNeverReachTheLogTheAuditLogOrTheDataDir) {
   arcad_.Kill(SIGTERM);
   // The response line names the login and its lease, so an operator can
   // tie a PostgreSQL role to the lease that will drop it.
-  std::ifstream audit_file(dir_.path() / "audit.log");
-  const std::string audit_log((std::istreambuf_iterator<char>(audit_file)),
-                              std::istreambuf_iterator<char>());
+  const std::string audit_log = ReadFile(dir_.path() / "audit.log");
   EXPECT_THAT(audit_log, HasSubstr(c.lease_id()));
   EXPECT_THAT(audit_log, HasSubstr(c.username()));
   const std::string log = arcad_.Log();
